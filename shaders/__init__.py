@@ -1,0 +1,1 @@
+"""GLSL sources for the render pipeline (installed as the package `instrument.shaders`)."""

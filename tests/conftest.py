@@ -1,0 +1,76 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+XVFB_SCREEN = "1280x720x24"
+
+
+# In the child before exec: ask Linux to SIGTERM it when pytest dies without running teardown (an Xlib
+# error handler, for one, calls exit()). Best effort elsewhere.
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+# Read the display number Xvfb writes to -displayfd once it is ready (it picks a free one itself).
+def _read_display_number(fd: int, proc: subprocess.Popen, log, timeout_s: float = 20.0) -> int:
+    text, deadline = b"", time.monotonic() + timeout_s
+    while not text.endswith(b"\n") and select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+        chunk = os.read(fd, 64)
+        if not chunk:
+            break
+        text += chunk
+    text = text.decode().strip()
+    if not text.isdigit():
+        proc.kill()
+        proc.wait()
+        log.seek(0)
+        err = log.read().decode(errors="replace").strip().splitlines()
+        pytest.fail(f"Xvfb did not report a display within {timeout_s:.0f}s: {err[-1] if err else 'no output'}")
+    return int(text)
+
+
+@pytest.fixture(scope="session")
+def xvfb_display():
+    """A private Xvfb server for the whole session; DISPLAY points at it while tests run. Yields ':N'."""
+    binary = shutil.which("Xvfb")
+    if binary is None:
+        pytest.skip("Xvfb is not installed (Debian: apt install xvfb); window tests need an X server")
+    log = tempfile.TemporaryFile()  # Xvfb's stderr, read back only if it fails to start
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen([binary, "-displayfd", str(write_fd), "-screen", "0", XVFB_SCREEN, "-nolisten", "tcp"],
+                            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_die_with_parent)
+    os.close(write_fd)
+    display = f":{_read_display_number(read_fd, proc, log)}"  # read end stays open: Xvfb must not get SIGPIPE
+    previous = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = display
+    try:
+        yield display
+    finally:
+        if previous is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = previous
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        os.close(read_fd)
+        log.close()
