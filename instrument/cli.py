@@ -1,0 +1,138 @@
+"""`instrument play | doctor | bench | params`.
+
+Every error a person can fix prints one line (`instrument: error: …`) and exits 2; nothing prints a traceback
+unless INSTRUMENT_DEBUG=1 is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from instrument.errors import InstrumentError
+
+
+def size_arg(text: str) -> tuple[int, int]:
+    """'800x600' or '512' (square) -> (800, 600)."""
+    parts = text.lower().split("x")
+    try:
+        w, h = (int(parts[0]), int(parts[-1])) if len(parts) in (1, 2) else (0, 0)
+    except ValueError:
+        w = h = 0
+    if not (16 <= w <= 16384 and 16 <= h <= 16384):
+        raise argparse.ArgumentTypeError(f"invalid size '{text}': expected WIDTHxHEIGHT like 800x600, 16..16384")
+    return w, h
+
+
+def positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise argparse.ArgumentTypeError(f"invalid value '{text}': expected a positive {kind.__name__}")
+        return value
+    return parse
+
+
+def seed_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"invalid seed '{text}': expected an integer 0..4294967295")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="instrument", description="A latent-space audiovisual instrument.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    play = sub.add_parser("play", help="open the window and play (offscreen where there is no display)")
+    play.add_argument("--model", help="a .safetensors generator (default: the bundled model)")
+    play.add_argument("--size", type=size_arg, default=(768, 768), help="window size WIDTHxHEIGHT (default 768x768)")
+    play.add_argument("--seconds", type=positive(float), help="stop after S seconds and print run statistics")
+    play.add_argument("--offscreen", action="store_true", help="render offscreen through EGL, no window")
+    play.add_argument("--fullscreen", action="store_true", help="start fullscreen (f toggles)")
+    play.add_argument("--seed", type=seed_arg, default=0, help="seed of the latent trajectory (default 0)")
+    play.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    play.add_argument("--fps", type=positive(float), default=60.0, help="display rate when vsync can't pace (60)")
+    play.add_argument("--no-vsync", dest="vsync", action="store_false", help="do not wait for vertical sync")
+
+    sub.add_parser("doctor", help="report torch, devices, OpenGL, audio and MIDI as this machine sees them")
+
+    bench = sub.add_parser("bench", help="measure generator, display and latency; print a table, write JSON")
+    bench.add_argument("--seconds", type=positive(float), default=8.0, help="length of each engine run (8)")
+    bench.add_argument("--json", default="bench.json", help="where to write the results (bench.json)")
+    bench.add_argument("--sizes", default="128,256", help="generator resolutions to time, comma separated")
+
+    params = sub.add_parser("params", help="list every playable parameter")
+    params.add_argument("--markdown", action="store_true", help="as the Markdown table the README carries")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except InstrumentError as e:
+        print(f"instrument: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:
+        if os.environ.get("INSTRUMENT_DEBUG"):
+            raise
+        print(f"instrument: internal error: {type(e).__name__}: {e} (set INSTRUMENT_DEBUG=1 for the traceback "
+              "and please report it)", file=sys.stderr)
+        return 1
+
+
+def cmd_play(args) -> int:
+    from instrument.engine import Engine, PlayOptions
+    options = PlayOptions(model=args.model, size=args.size, seconds=args.seconds, offscreen=args.offscreen,
+                          fullscreen=args.fullscreen, seed=args.seed, device=args.device, fps=args.fps,
+                          vsync=args.vsync)
+    log = lambda line: print(f"instrument: {line}", file=sys.stderr)  # noqa: E731 - stdout is for the stats
+    engine = Engine(options, log=log)
+    log(f"playing {engine.model.name} at {engine.resolution[0]}x{engine.resolution[1]} on {engine.device}, "
+        f"{engine.stats()['display']}; " + ("Ctrl-C to stop" if args.seconds is None else f"{args.seconds:g} s"))
+    try:
+        engine.run(args.seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.close()
+    print(json.dumps(engine.stats()))
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from instrument.doctor import report
+    print(report())
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from instrument.bench import run_bench
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    run_bench(args.seconds, args.json, sizes)
+    return 0
+
+
+def cmd_params(args) -> int:
+    from instrument.params import PARAMS, markdown_table
+    if args.markdown:
+        print(markdown_table())
+        return 0
+    for p in PARAMS:
+        span = "/".join(p.choices) if p.kind == "enum" else f"{p.lo:g}..{p.hi:g}"
+        print(f"{p.name:26} {span:24} default {p.label(p.default):12} {p.doc}")
+    return 0
+
+
+COMMANDS = {"play": cmd_play, "doctor": cmd_doctor, "bench": cmd_bench, "params": cmd_params}

@@ -1,0 +1,250 @@
+"""The engine: the one place that creates every thread and hand-off, starts them, stops them, and reports.
+
+    keys (main thread) ──> Conductor.post ──┐
+    ParamStore (one table) ──────────────────┼─> generator thread: conductor.step -> mapping -> mix -> synthesis
+                                             │                 └──> LatestFrame (newest wins, drops counted)
+    main thread: window/offscreen <── FramePipeline (upload, shaders/) <── LatestFrame.take (never waits)
+
+The main thread owns the GL context (GLFW requires it) and paces the display; the generator thread owns the
+model. Statistics are counted where they happen and read here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from instrument.control.keys import key_action
+from instrument.errors import DisplayError
+from instrument.latent.conductor import Action, Conductor
+from instrument.models.loader import LoadedModel, load_model, pick_device
+from instrument.params import ParamStore, Smoother
+from instrument.render.generator_thread import GeneratorThread, percentile
+from instrument.render.slot import LatestFrame
+
+HUD_PERIOD_S = 0.25
+CATCH_UP_PERIODS = 4       # a display stall shorter than this many periods is caught up, longer ones skipped
+FIRST_FRAME_WAIT_S = 10.0  # longest wait for the generator's first frame before the display starts anyway
+DISPLAY_KEYS = ("fx.feedback.amount", "fx.feedback.zoom", "fx.feedback.rotate", "fx.pixelsort.amount",
+                "fx.pixelsort.threshold", "fx.pixelsort.direction", "hud.visible")
+
+
+@dataclass
+class PlayOptions:
+    model: str | None = None
+    size: tuple[int, int] = (768, 768)  # window / offscreen framebuffer, pixels
+    seconds: float | None = None
+    offscreen: bool = False
+    fullscreen: bool = False
+    seed: int = 0
+    device: str = "auto"
+    fps: float = 60.0                   # display rate when vsync does not pace the loop
+    vsync: bool = True
+
+
+class Engine:
+    def __init__(self, options: PlayOptions, log=print):
+        self.options = options
+        self.log = log
+        self.store = ParamStore()
+        self.device = pick_device(options.device)
+        self.model: LoadedModel = load_model(options.model, self.device)
+        G = self.model.generator
+        self.resolution = (G.img_resolution, G.img_resolution)  # (width, height)
+        self.conductor = Conductor(self.store, G.z_dim, G.num_ws, options.seed)
+        self.slot = LatestFrame(self.resolution[1], self.resolution[0], pin_memory=self.device.type == "cuda")
+        self.generator = GeneratorThread(G, self.device, self.conductor, self.slot)
+        self.window, self.surface = self._open_display()
+        from instrument.render.pipeline import FramePipeline  # GL imports only once a display exists
+        self.pipeline = FramePipeline(self.surface.ctx, self.resolution)
+        self._fx_smoother = Smoother(self.store)
+        self._fx_slots = [self.store.slot(k) for k in DISPLAY_KEYS]
+        self.fx = {k: self.store.get(k) for k in DISPLAY_KEYS}
+        self.displayed = 0
+        self.display_errors = 0
+        self.latency_ms = deque(maxlen=4096)
+        self.display_ms = deque(maxlen=4096)
+        self.upload_ms = deque(maxlen=4096)
+        self._quit = False
+        self._started_at = None
+        self._last_hud = 0.0
+        self.late_frames = 0  # display deadlines missed by more than half a period
+        self._first_drawn = self._last_drawn = 0.0
+
+    # Set-up.
+    def _open_display(self):
+        """A window when a display is there and asked for, else the EGL offscreen surface."""
+        from instrument.render.offscreen import Offscreen
+        if not self.options.offscreen:
+            from instrument.render.window import Window
+            try:
+                window = Window(self.options.size, title=f"instrument — {self.model.name}",
+                                fullscreen=self.options.fullscreen, vsync=self.options.vsync)
+                window.on_key = self.on_key
+                return window, window
+            except DisplayError as e:
+                self.log(f"{e}; running offscreen instead")
+        return None, Offscreen(self.options.size)
+
+    def on_key(self, name: str) -> None:
+        action = key_action(name)
+        if isinstance(action, Action):
+            self.conductor.post(action)
+        elif action == "quit":
+            self._quit = True
+        elif action == "hud":
+            self.store.set("hud.visible", 1.0 - self.store.get("hud.visible"))
+        elif action == "fullscreen" and self.window is not None:
+            self.window.toggle_fullscreen()
+
+    # Running.
+    def start(self) -> None:
+        """Start the generator and wait (bounded) for its first frame, so the show opens on an image.
+
+        The first frame also builds the traced graph, which costs a CPU second here; doing it before the display
+        loop keeps that stall out of the performance. The window stays responsive meanwhile."""
+        self.generator.start()
+        deadline = time.perf_counter() + FIRST_FRAME_WAIT_S
+        while self.slot.published == 0 and self.generator.errors == 0 and time.perf_counter() < deadline:
+            if self.window is not None:
+                self.window.poll()
+            time.sleep(0.01)
+        self._started_at = time.perf_counter()
+
+    def run(self, seconds: float | None = None) -> None:
+        """Run the display loop on this thread for `seconds` (None: until quit or the window closes)."""
+        if self._started_at is None:
+            self.start()
+        clock = time.perf_counter
+        period = 1.0 / self.options.fps
+        end = None if seconds is None else clock() + seconds
+        next_at = prev = clock()
+        while not self._quit and (end is None or clock() < end):
+            if self.window is not None:
+                self.window.poll()
+                if self.window.should_close:
+                    break
+            now = clock()
+            self._display_one(now - prev)
+            prev = now
+            next_at = self._pace(next_at + period, period)
+
+    def _display_one(self, dt: float) -> None:
+        start = time.perf_counter()
+        frame = self.slot.take()
+        try:
+            if frame is not None:
+                self.pipeline.upload(frame.pixels)
+                self.upload_ms.append((time.perf_counter() - start) * 1e3)
+            self._update_fx(dt)
+            self.pipeline.render(self.surface.fbo, self._viewport(), self.fx, dt)
+            if self.window is not None:
+                self.window.swap()
+            else:
+                self.surface.ctx.finish()
+        except Exception as e:  # a GL hiccup must not end the show
+            self.display_errors += 1
+            self.generator.last_error = f"display: {type(e).__name__}: {e}".splitlines()[0][:200]
+            return
+        drawn = time.perf_counter()
+        if self.displayed == 0:
+            self._first_drawn = drawn
+        self._last_drawn = drawn
+        self.displayed += 1
+        self.display_ms.append((drawn - start) * 1e3)
+        if frame is not None:
+            self.latency_ms.append((drawn - frame.sampled_at) * 1e3)
+        if drawn - self._last_hud >= HUD_PERIOD_S:
+            self._last_hud = drawn
+            self.pipeline.set_hud(self.hud_lines())
+
+    def _pace(self, next_at: float, period: float) -> float:
+        """Sleep until the next display deadline. A frame that ran late is counted; after a short stall the loop
+        catches up (the next frames follow at once), after a long one it starts counting again from now."""
+        now = time.perf_counter()
+        if next_at > now:
+            time.sleep(next_at - now)
+            return next_at
+        if now - next_at > period / 2:
+            self.late_frames += 1
+        return now if now - next_at > CATCH_UP_PERIODS * period else next_at
+
+    def _update_fx(self, dt: float) -> None:
+        values = self._fx_smoother.step(dt)
+        for key, i in zip(DISPLAY_KEYS, self._fx_slots):
+            self.fx[key] = values[i]
+
+    def _viewport(self) -> tuple[int, int]:
+        if self.window is not None:
+            return self.window.framebuffer_size
+        return self.options.size
+
+    def read_pixels(self) -> np.ndarray:
+        """What is on screen now, [H, W, 3] uint8, row 0 at the top.
+
+        A window's back buffer is undefined after a swap, so the current frame is drawn once more (dt = 0, not
+        swapped) and read from there; with feedback on, that is one extra feedback step."""
+        if self.window is not None:
+            w, h = self.window.framebuffer_size
+            self.pipeline.render(self.window.fbo, (w, h), self.fx, 0.0)
+            data = self.window.fbo.read(viewport=(0, 0, w, h), components=3)
+            return np.frombuffer(data, np.uint8).reshape(h, w, 3)[::-1].copy()
+        return self.surface.read()
+
+    def close(self) -> None:
+        self.generator.stop()
+        if self.generator.is_alive():
+            self.generator.join(timeout=10)
+        self.pipeline.release()
+        if self.window is not None:
+            self.window.close()
+        else:
+            self.surface.release()
+
+    # Reporting.
+    def hud_lines(self) -> list[str]:
+        s = self.stats()
+        lines = [f"{self.model.name}  [{s['device']}]",
+                 f"display {s['display_fps']:.1f} fps   generator {s['generator_fps']:.1f} fps "
+                 f"{s['generator_ms_p50']:.1f} ms",
+                 f"latency {s['latency_ms_p50']:.0f} ms   drops {s['dropped_frames']}   errors {s['errors']}"]
+        if not self.model.trained:
+            lines.append("UNTRAINED MODEL: random weights, not a trained generator")
+        if self.generator.last_error:
+            lines.append(self.generator.last_error[:90])
+        return lines
+
+    def stats(self) -> dict:
+        elapsed = max(time.perf_counter() - (self._started_at or time.perf_counter()), 1e-9)
+        g = self.generator
+        return {
+            "frames_displayed": self.displayed,
+            "frames_generated": g.frames,
+            "display_fps": (self.displayed - 1) / max(self._last_drawn - self._first_drawn, 1e-9)
+                           if self.displayed > 1 else 0.0,
+            "generator_fps": g.frames / elapsed,
+            "generator_ms_p50": percentile(g.generator_ms, 50),
+            "generator_ms_p99": percentile(g.generator_ms, 99),
+            "latency_ms_p50": percentile(self.latency_ms, 50),
+            "latency_ms_p99": percentile(self.latency_ms, 99),
+            "overhead_ms_p50": percentile(g.overhead_ms, 50),
+            "display_ms_p50": percentile(self.display_ms, 50),
+            "upload_ms_p50": percentile(self.upload_ms, 50),
+            "display_late_frames": self.late_frames,
+            "dropped_frames": self.slot.dropped,
+            "errors": g.errors + self.display_errors,
+            "last_error": g.last_error,
+            "device": str(self.device),
+            "torch_threads": torch.get_num_threads(),
+            "model": self.model.name,
+            "model_sha256": self.model.sha256,
+            "trained": self.model.trained,
+            "resolution": f"{self.resolution[0]}x{self.resolution[1]}",
+            "output_size": f"{self._viewport()[0]}x{self._viewport()[1]}",
+            "display": "window" if self.window is not None else "offscreen",
+            "seconds": elapsed,
+        }

@@ -1,0 +1,79 @@
+"""Which generator to play, on which device.
+
+`load_model(None)` gives the bundled default: trained weights shipped in `instrument/models/weights/` when
+present, else a randomly initialised generator with a fixed seed (the window says so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from instrument.errors import ModelError
+from instrument.models.stylegan2 import DEFAULT_CONFIG, Generator, GeneratorConfig, make_generator
+from instrument.models.weights import load_generator
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+RANDOM_SEED = 0  # the untrained default's weights
+
+
+@dataclass
+class LoadedModel:
+    generator: Generator
+    name: str            # shown on the HUD and written into z-logs
+    sha256: str          # of the file, or "random:<seed>" for an untrained generator
+    config: GeneratorConfig
+    trained: bool
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """CUDA when present, else MPS when present, else CPU; or the one asked for, if it exists."""
+    if name not in DEVICES:
+        raise ModelError(f"unknown device '{name}'; choose one of {', '.join(DEVICES)}")
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if name == "auto":
+        name = "cuda" if cuda else "mps" if mps else "cpu"
+    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        raise ModelError(f"device '{name}' is not available on this machine; use --device cpu or auto")
+    return torch.device(name)
+
+
+def bundled_weights() -> Path | None:
+    path = resources.files("instrument.models") / "weights" / "default.safetensors"
+    return Path(str(path)) if path.is_file() else None
+
+
+def load_model(path: str | None, device: torch.device) -> LoadedModel:
+    if path is None:
+        path = bundled_weights()
+        if path is None:
+            return _random_model(device)
+    return _file_model(Path(path), device)
+
+
+def _random_model(device: torch.device) -> LoadedModel:
+    G = make_generator(DEFAULT_CONFIG, seed=RANDOM_SEED).to(device)
+    return LoadedModel(G, f"untrained (random weights, seed {RANDOM_SEED})", f"random:{RANDOM_SEED}",
+                       DEFAULT_CONFIG, trained=False)
+
+
+def _file_model(path: Path, device: torch.device) -> LoadedModel:
+    if not path.exists():
+        raise ModelError(f"model file '{path}' does not exist; check the path, or leave out --model for the default")
+    if path.suffix in (".pkl", ".pt", ".pth"):
+        raise ModelError(f"model file '{path}': {path.suffix} checkpoints cannot be read yet; "
+                         "only .safetensors files written by this program")
+    G, meta = load_generator(str(path), device=str(device))
+    return LoadedModel(G, meta.get("name", path.stem), _sha256(path), G.config, trained=True)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
