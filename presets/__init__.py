@@ -1,0 +1,1 @@
+"""Presets shipped with the instrument: controller mappings (controllers/*.toml) and scenes."""
