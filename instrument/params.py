@@ -88,6 +88,7 @@ PARAMS: tuple[Param, ...] = (
     Param("motion.seconds", 0.05, 30.0, 2.0, unit="s", curve="exp", doc="Duration of a slerp/lerp transition to a new target"),
     Param("wander.amount", 0.0, 1.0, 0.0, smoothing_s=0.1, doc="Noise wander around the target, as a fraction of the latent's radius"),
     Param("wander.speed", 0.01, 10.0, 0.3, unit="Hz", curve="exp", doc="How fast the wander noise moves"),
+    Param("journey.seconds", 0.5, 60.0, 4.0, unit="s", curve="exp", doc="Time at each keyframe of a journey started without durations (key j)"),
     Param("journey.speed", 0.1, 10.0, 1.0, unit="×", curve="exp", doc="Playback speed of the current journey"),
     # What the generator is given.
     Param("truncation.psi", -1.0, 2.0, 0.8, smoothing_s=0.05, doc="Truncation ψ: 1 is the full distribution, 0 the mean image"),

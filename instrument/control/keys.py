@@ -4,6 +4,8 @@
     1..9           recall keyframe 1..9
     shift+1..9     store the current latent as keyframe 1..9
     k              kick the spring
+    j              play a journey through the stored keyframes / stop it
+    n              next keyframe of the journey
     f              fullscreen on/off
     h              HUD on/off
     escape         quit
@@ -14,7 +16,7 @@ from __future__ import annotations
 from instrument.latent.conductor import Action
 
 WINDOW_COMMANDS = {"f": "fullscreen", "h": "hud", "escape": "quit"}
-HELP = "space: new target  1-9: recall  shift+1-9: store  k: kick  f: fullscreen  h: HUD  esc: quit"
+SIMPLE = {"k": "kick", "j": "journey_toggle", "n": "journey_next"}
 
 
 def key_action(name: str) -> Action | str | None:
@@ -23,8 +25,8 @@ def key_action(name: str) -> Action | str | None:
         return WINDOW_COMMANDS[name]
     if name == "space":
         return Action("random_target", ())
-    if name == "k":
-        return Action("kick", ())
+    if name in SIMPLE:
+        return Action(SIMPLE[name], ())
     shifted = name.startswith("shift+")
     digit = name.removeprefix("shift+")
     if len(digit) == 1 and digit in "123456789":

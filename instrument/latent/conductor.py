@@ -28,7 +28,7 @@ MOTION_MODES = ("spring", "slerp", "lerp")  # what param motion.mode's choices m
 _WANDER_STREAM, _NOISE_STREAM = 1, 2  # spawn keys: independent random streams derived from the one run seed
 _PARAMS = {"mode": "motion.mode", "k": "spring.stiffness", "zeta": "spring.damping", "kick": "spring.kick",
            "seconds": "motion.seconds", "wander": "wander.amount", "wander_hz": "wander.speed",
-           "journey": "journey.speed", "psi": "truncation.psi", "cutoff": "truncation.cutoff", "noise": "noise.mode"}
+           "journey": "journey.speed", "journey_s": "journey.seconds", "psi": "truncation.psi", "cutoff": "truncation.cutoff", "noise": "noise.mode"}
 QUEUE_LEN = 1024  # actions between two frames; a full queue drops its oldest
 
 
@@ -306,6 +306,16 @@ class Conductor:
             self.keyframes.check_slot(slot)
         self.journey.play(list(zip(slots, durations)))
         self._target_stop()
+
+    def _act_journey_toggle(self) -> None:
+        """Stop a playing journey, or play one through every stored keyframe in slot order."""
+        if self.journey.playing:
+            self.journey.stop()
+            return
+        slots = self.keyframes.occupied()
+        if len(slots) < 2:
+            raise ValueError(f"a journey needs two stored keyframes, {len(slots)} stored (shift+1..9 stores)")
+        self._act_journey_play(slots, float(self.smoother.values[self._ix["journey_s"]]))
 
     def _act_journey_stop(self) -> None:
         self.journey.stop()

@@ -9,6 +9,8 @@ def test_keys_map_to_actions_and_commands():
     assert key_action("f") == "fullscreen"
     assert key_action("h") == "hud"
     assert key_action("escape") == "quit"
+    assert key_action("j") == Action("journey_toggle", ())
+    assert key_action("n") == Action("journey_next", ())
     assert key_action("0") is None
     assert key_action("shift+x") is None
     assert key_action("q") is None

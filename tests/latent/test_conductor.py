@@ -269,3 +269,22 @@ def test_posting_from_another_thread_while_stepping_counts_add_up():
     assert c.actions_applied + c.actions_rejected + c.actions_dropped == 10_000
     assert c.actions_rejected >= 1 and c.actions_applied >= 1
     assert np.all(np.isfinite(c.last_frame.z))
+
+
+def test_journey_toggle_plays_stored_keyframes_and_stops():
+    store = ParamStore()
+    store.set("journey.seconds", 0.5)
+    c = Conductor(store, 8, 4, seed=1)
+    c.post(Action("journey_toggle"))
+    c.step(0.0, 0.01)
+    assert "two stored keyframes" in c.last_error and not c.journey.playing
+    for slot, seed in ((1, 11), (2, 22)):
+        c.post(Action("set_source_seed", (0, seed)))
+        c.step(0.0, 5.0)
+        c.post(Action("store", (slot,)))
+    c.post(Action("journey_toggle"))
+    c.step(0.0, 0.01)
+    assert c.journey.playing and [s.key for s in c.journey.stops] == [1, 2]
+    c.post(Action("journey_toggle"))
+    c.step(0.0, 0.01)
+    assert not c.journey.playing
