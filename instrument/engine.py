@@ -28,7 +28,8 @@ from instrument.render.slot import LatestFrame
 
 HUD_PERIOD_S = 0.25
 CATCH_UP_PERIODS = 4       # a display stall shorter than this many periods is caught up, longer ones skipped
-FIRST_FRAME_WAIT_S = 10.0  # longest wait for the generator's first frame before the display starts anyway
+FIRST_FRAME_WAIT_S = 10.0
+NOTICE_S = 4.0             # how long a rejected action's message stays on the HUD  # longest wait for the generator's first frame before the display starts anyway
 DISPLAY_KEYS = ("fx.feedback.amount", "fx.feedback.zoom", "fx.feedback.rotate", "fx.pixelsort.amount",
                 "fx.pixelsort.threshold", "fx.pixelsort.direction", "hud.visible")
 
@@ -72,6 +73,7 @@ class Engine:
         self._quit = False
         self._started_at = None
         self._last_hud = 0.0
+        self._notice = ("", 0.0)
         self.late_frames = 0  # display deadlines missed by more than half a period
         self._first_drawn = self._last_drawn = 0.0
 
@@ -216,7 +218,17 @@ class Engine:
             lines.append("UNTRAINED MODEL: random weights, not a trained generator")
         if self.generator.last_error:
             lines.append(self.generator.last_error[:90])
+        notice = self._recent_notice()
+        if notice:
+            lines.append(notice[:90])
         return lines
+
+    def _recent_notice(self) -> str:
+        """The conductor's last rejected action (a bad key, OSC or MIDI message), for NOTICE_S after it happened."""
+        text = self.conductor.last_error
+        if text != self._notice[0]:
+            self._notice = (text, time.perf_counter())
+        return text if text and time.perf_counter() - self._notice[1] < NOTICE_S else ""
 
     def stats(self) -> dict:
         elapsed = max(time.perf_counter() - (self._started_at or time.perf_counter()), 1e-9)

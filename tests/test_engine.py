@@ -45,8 +45,11 @@ def test_window_engine_under_xvfb(xvfb_display):
     try:
         assert engine.stats()["display"] == "window"
         _check_run(engine)
-        engine.on_key("h")  # HUD off and on again through the key path
+        engine.on_key("h")  # HUD off through the key path
         assert engine.store.get("hud.visible") == 0.0
+        engine.on_key("j")  # no keyframes stored: the HUD says why nothing plays
+        engine.run(0.3)
+        assert any("two stored keyframes" in line for line in engine.hud_lines())
         engine.on_key("escape")
         engine.run(1.0)  # returns at once: quit was asked for
     finally:
