@@ -3,6 +3,8 @@ doesn't hide the rest. Every failed probe says what to install or set."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import platform
 
 
@@ -12,12 +14,27 @@ def report() -> str:
     lines = []
     for title, probe in sections:
         try:
-            body = probe()
+            with _quiet_c_stderr():
+                body = probe()
         except Exception as e:  # a probe must never stop the report
             body = [f"failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"]
         lines.append(f"{title}:")
         lines.extend(f"  {line}" for line in body)
     return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _quiet_c_stderr():
+    """Silence what C libraries (ALSA, JACK, Mesa) print straight to file descriptor 2 while probing: the probe
+    reports the outcome itself, in one line."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _python() -> list[str]:
@@ -76,8 +93,8 @@ def _audio() -> list[str]:
     for i, dev in enumerate(sd.query_devices()):
         lines.append(f"  [{i}] {dev['name']} — out {dev['max_output_channels']} ch, "
                      f"{dev['default_samplerate']:.0f} Hz")
-    if len(lines) == 1:
-        lines.append("no audio host API (no sound card here? start 'jackd -d dummy' for a virtual one)")
+    if not any(dev["max_output_channels"] > 0 for dev in sd.query_devices()):
+        lines.append("no audio output device: no sound card? 'jackd -d dummy -r 48000' gives a virtual one")
     return lines
 
 
