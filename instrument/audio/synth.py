@@ -1,0 +1,101 @@
+"""SpectralSynth: a producer thread turning log-magnitude frames into samples in a RingBuffer.
+
+frame_source() -> float [frames, bins] log-magnitudes (later: the VAE decoder on the latent trajectory;
+for now any callable). Each frame goes through RTPGHI (one frame of latency) and overlap-add (`hop`
+samples out per frame) into the ring, which the audio callback drains. The thread keeps the ring filled
+to `target_blocks` audio blocks ahead and sleeps in between, so latency stays bounded.
+
+Threads: torch.set_num_threads(1) is called inside the thread when torch is already imported (torch's
+setting is per process but cheap to set). numpy's BLAS thread pool can only be limited process-wide
+through env vars set before numpy is imported (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS=1); the RTPGHI +
+OLA path itself uses no BLAS (FFT and elementwise only), so it runs on one core regardless.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import numpy as np
+
+from instrument.audio.ring import RingBuffer
+from instrument.audio.rtpghi import RTPGHI
+from instrument.audio.spectral import OverlapAdd, SpectralConfig
+
+
+class SpectralSynth:
+    """Producer thread: frame_source -> RTPGHI -> OLA -> ring, keeping `target_blocks` x `blocksize` frames queued."""
+
+    def __init__(self, frame_source, ring: RingBuffer, config: SpectralConfig = SpectralConfig(),
+                 blocksize: int = 256, target_blocks: int = 3, gain: float = 1.0) -> None:
+        self.frame_source = frame_source
+        self.ring = ring
+        self.config = config
+        self.target_frames = int(blocksize * target_blocks)  # ring fill level to maintain, in sample frames
+        if self.target_frames > ring.capacity_frames:
+            raise ValueError(f"target_blocks*blocksize={self.target_frames} exceeds ring capacity "
+                             f"{ring.capacity_frames}; enlarge the ring or lower target_blocks")
+        self.gain = float(gain)
+        self.rtpghi = RTPGHI(config)
+        self.ola = OverlapAdd(config)
+        self.frames_synthesised = 0
+        self.error: str | None = None  # one-line reason if the thread died
+        self._pending = np.zeros((0, ring.channels), dtype=np.float32)  # samples that did not fit yet
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="spectral-synth", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Signal the thread and join it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _run(self) -> None:
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(1)
+        try:
+            while not self._stop.is_set():
+                if not self.fill_once():
+                    self._stop.wait(self._sleep_s())
+        except Exception as exc:  # report, never crash the host: the callback plays silence meanwhile
+            self.error = f"spectral synth stopped: {type(exc).__name__}: {exc}"
+
+    def _sleep_s(self) -> float:
+        """About half of the queued audio's duration, at least 1 ms."""
+        return max(0.001, 0.5 * self.ring.available() / self.config.sample_rate_hz)
+
+    def fill_once(self) -> bool:
+        """Synthesise one batch if the ring is below target; False if nothing was needed (or fitted)."""
+        if not self._flush_pending() or self.ring.available() >= self.target_frames:
+            return False
+        frames = np.asarray(self.frame_source(), dtype=np.float64)  # [frames, bins]
+        if frames.ndim != 2 or frames.shape[1] != self.config.bins:
+            raise ValueError(f"frame_source returned shape {frames.shape}; return [frames, {self.config.bins}]")
+        self._pending = self.synthesise(frames)
+        self._flush_pending()
+        return True
+
+    def synthesise(self, logmag_frames: np.ndarray) -> np.ndarray:
+        """Log-magnitude [frames, bins] -> float32 samples [frames*hop (minus one on the very first), channels]."""
+        out = []
+        for s in logmag_frames:
+            spec = self.rtpghi.push(s)
+            if spec is not None:
+                out.append(self.ola.push(spec))
+        self.frames_synthesised += len(logmag_frames)
+        mono = np.concatenate(out) * self.gain if out else np.zeros(0, dtype=np.float32)
+        return np.repeat(mono[:, None], self.ring.channels, axis=1).astype(np.float32)
+
+    def _flush_pending(self) -> bool:
+        """Write leftover samples; True when nothing is left pending."""
+        if len(self._pending):
+            n = self.ring.write(self._pending)
+            self._pending = self._pending[n:]
+        return len(self._pending) == 0

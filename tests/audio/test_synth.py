@@ -1,0 +1,53 @@
+import time
+
+import numpy as np
+
+from instrument.audio.ring import RingBuffer
+from instrument.audio.rtpghi import RTPGHI
+from instrument.audio.spectral import OverlapAdd, SpectralConfig, stft_logmag
+from instrument.audio.stream import AudioOutput
+from instrument.audio.synth import SpectralSynth
+
+CONFIG = SpectralConfig()
+
+
+def tone_frames(n_frames: int) -> np.ndarray:
+    t = np.arange(n_frames * CONFIG.hop) / CONFIG.sample_rate_hz
+    logmag, _ = stft_logmag(0.3 * np.sin(2 * np.pi * 440.0 * t), CONFIG)
+    return logmag[8:8 + n_frames]  # [n_frames, bins], steady state
+
+
+def test_synth_thread_keeps_ring_at_target_and_matches_rtpghi():
+    frames = tone_frames(64)
+    batches = iter(np.array_split(frames, 8))
+    ring = RingBuffer(48000, 1)
+    synth = SpectralSynth(lambda: next(batches, frames[:0]), ring, CONFIG, blocksize=256, target_blocks=3)
+    synth.start()
+    deadline = time.monotonic() + 5.0
+    while ring.available() < 3 * 256 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    synth.stop()
+    assert synth.error is None
+    assert 3 * 256 <= ring.available() < 3 * 256 + 64 * CONFIG.hop
+    out = np.empty((ring.available(), 1), np.float32)
+    ring.read_into(out)
+    rtpghi, ola = RTPGHI(CONFIG), OverlapAdd(CONFIG)
+    specs = [rtpghi.push(s) for s in frames[: synth.frames_synthesised]]
+    reference = np.concatenate([ola.push(f) for f in specs if f is not None])
+    np.testing.assert_array_equal(out[:, 0], reference[: len(out)])  # the thread adds nothing but buffering
+
+def test_synth_reports_bad_frames_instead_of_crashing():
+    ring = RingBuffer(4096, 1)
+    synth = SpectralSynth(lambda: np.zeros((4, 10)), ring, CONFIG)
+    synth.start()
+    deadline = time.monotonic() + 2.0
+    while synth.error is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    synth.stop()
+    assert synth.error and "513" in synth.error
+
+
+def test_device_lost_is_reported_not_raised():
+    out = AudioOutput(RingBuffer(1024, 1))
+    out._finished()  # what PortAudio calls when the stream ends without stop()
+    assert out.device_lost() and "lost" in out.reason
