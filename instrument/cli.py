@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", default="bench.json", help="where to write the results (bench.json)")
     bench.add_argument("--sizes", default="128,256", help="generator resolutions to time, comma separated")
 
+    train = sub.add_parser("train", help="train a model: 'instrument train image --help'", add_help=False)
+    train.add_argument("what", choices=["image"], help="which model to train")
+    train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that trainer")
+
     params = sub.add_parser("params", help="list every playable parameter")
     params.add_argument("--markdown", action="store_true", help="as the Markdown table the README carries")
     return parser
@@ -124,6 +128,11 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from instrument.train.image import main as train_image
+    return train_image(args.rest)
+
+
 def cmd_params(args) -> int:
     from instrument.params import PARAMS, markdown_table
     if args.markdown:
@@ -135,4 +144,4 @@ def cmd_params(args) -> int:
     return 0
 
 
-COMMANDS = {"play": cmd_play, "doctor": cmd_doctor, "bench": cmd_bench, "params": cmd_params}
+COMMANDS = {"play": cmd_play, "doctor": cmd_doctor, "bench": cmd_bench, "train": cmd_train, "params": cmd_params}

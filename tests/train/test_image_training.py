@@ -1,0 +1,91 @@
+"""A tiny training run end to end: outputs, resume equals an uninterrupted run, export loads, bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from instrument.errors import InstrumentError
+from instrument.models.weights import load_generator
+from instrument.train import checkpoint as ckpt
+from instrument.train.image import main, train
+
+TINY = dict(batch=4, channel_base=128, channel_max=16, z_dim=16, w_dim=16, mapping_layers=2, grid=2,
+            r1_interval=2, log_every=1, snapshot_kimg=1.0)
+STEPS_KIMG = 0.004  # one step of batch 4
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    """12 PNGs of different sizes (non-square, one with alpha) in a nested folder."""
+    root = tmp_path_factory.mktemp("images")
+    (root / "sub").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        a = np.full((40, 48 + i, 4), 255, np.uint8)
+        a[..., :3] = rng.integers(0, 255, 3)
+        a[8:28, 8 + i:28 + i, :3] = rng.integers(0, 255, 3)
+        Image.fromarray(a if i % 5 else a[..., :3]).save(root / ("sub" if i % 2 else ".") / f"{i}.png")
+    return root
+
+
+def _params(path) -> dict[str, torch.Tensor]:
+    return ckpt.read_checkpoint(path)[1]
+
+
+def test_tiny_run_writes_outputs_and_resume_is_bit_identical(image_folder, tmp_path):
+    whole = tmp_path / "whole"
+    train(str(image_folder), 16, 6 * STEPS_KIMG, whole, seed=3, **TINY)
+    assert (whole / "samples-000000kimg.png").is_file() and (whole / "reals.png").is_file()
+    state, tensors = ckpt.read_checkpoint(whole)
+    assert state["step"] == 6 and all(torch.isfinite(t.float()).all() for t in tensors.values())
+
+    part = tmp_path / "part"
+    train(str(image_folder), 16, 3 * STEPS_KIMG, part, seed=3, **TINY)
+    train(str(image_folder), 16, 6 * STEPS_KIMG, part, resume=part, seed=3, **TINY)
+    a, b = _params(whole / ckpt.CHECKPOINT_NAME), _params(part / ckpt.CHECKPOINT_NAME)
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, f"resumed run differs in {different[:5]}"
+
+
+def test_export_loads_and_renders(image_folder, tmp_path):
+    path = train(str(image_folder), 16, 2 * STEPS_KIMG, tmp_path, seed=0, **TINY)
+    G, meta = load_generator(path)
+    assert meta["training"]["data"] == str(image_folder) and meta["training"]["seed"] == 0
+    img = G.synthesis(G.mapping(torch.randn(2, G.z_dim)), noise_mode="const")
+    assert img.shape == (2, 3, 16, 16) and torch.isfinite(img).all()
+
+
+def test_cli_runs_and_reports_bad_arguments(image_folder, tmp_path, capsys):
+    assert main(["--data", str(image_folder), "--resolution", "16", "--kimg", "0.004", "--batch", "4",
+                 "--channel-base", "128", "--channel-max", "16", "--out", str(tmp_path / "cli")]) == 0
+    _, meta = load_generator(tmp_path / "cli" / "generator.safetensors")
+    assert meta["training"]["command"].startswith("instrument train image --data")
+    capsys.readouterr()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [
+        (["--data", str(empty)], "has no images"),
+        (["--data", str(tmp_path / "missing")], "does not exist"),
+        (["--data", str(image_folder), "--resolution", "48"], "power of two"),
+        (["--data", str(image_folder), "--batch", "6"], "multiple of 4"),
+        (["--data", str(image_folder), "--kimg", "abc"], "invalid float value"),
+        (["--data", str(image_folder), "--device", "tpu"], "device"),
+        (["--data", str(image_folder), "--augment", "zoom"], "unknown augmentation"),
+        (["--data", str(image_folder), "--resume", str(tmp_path / "nope")], "does not exist"),
+        (["--resolution", "16"], "required"),
+    ]
+    for argv, expected in cases:
+        assert main(argv + ["--out", str(tmp_path / "bad")]) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert expected in err and "\n" not in err, (argv, err)
+
+
+def test_unreadable_image_is_one_line_error(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(InstrumentError, match="could not be read") as e:
+        train(str(tmp_path), 16, STEPS_KIMG, tmp_path / "out", **TINY)
+    assert "\n" not in str(e.value)
