@@ -48,6 +48,16 @@ def seed_arg(text: str) -> int:
     return value
 
 
+def port_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port '{text}': expected 0..65535 (0 = any free port)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="instrument", description="A latent-space audiovisual instrument.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -62,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     play.add_argument("--fps", type=positive(float), default=60.0, help="display rate when vsync can't pace (60)")
     play.add_argument("--no-vsync", dest="vsync", action="store_false", help="do not wait for vertical sync")
+    play.add_argument("--osc-host", default="127.0.0.1",
+                      help="address the OSC server listens on (default 127.0.0.1; 0.0.0.0 for the network)")
+    play.add_argument("--osc-port", type=port_arg, default=9000, help="OSC UDP port (default 9000; 0 = any free)")
+    play.add_argument("--oscquery-port", type=port_arg, default=9001, help="OSCQuery HTTP port (default 9001)")
+    play.add_argument("--no-oscquery", dest="oscquery_port", action="store_const", const=None,
+                      help="no OSCQuery discovery server")
+    play.add_argument("--no-osc", dest="osc", action="store_false", help="do not listen for OSC")
 
     sub.add_parser("doctor", help="report torch, devices, OpenGL, audio and MIDI as this machine sees them")
 
@@ -73,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model: 'instrument train image --help'", add_help=False)
     train.add_argument("what", choices=["image"], help="which model to train")
     train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that trainer")
+
+    sub.add_parser("osc-namespace", help="list every OSC address (the same table OSCQuery serves)")
 
     params = sub.add_parser("params", help="list every playable parameter")
     params.add_argument("--markdown", action="store_true", help="as the Markdown table the README carries")
@@ -100,11 +119,13 @@ def cmd_play(args) -> int:
     from instrument.engine import Engine, PlayOptions
     options = PlayOptions(model=args.model, size=args.size, seconds=args.seconds, offscreen=args.offscreen,
                           fullscreen=args.fullscreen, seed=args.seed, device=args.device, fps=args.fps,
-                          vsync=args.vsync)
+                          vsync=args.vsync, osc=args.osc, osc_host=args.osc_host, osc_port=args.osc_port,
+                          oscquery_port=args.oscquery_port)
     log = lambda line: print(f"instrument: {line}", file=sys.stderr)  # noqa: E731 - stdout is for the stats
     engine = Engine(options, log=log)
+    osc = "no OSC" if engine.osc is None else f"OSC on {args.osc_host}:{args.osc_port}"
     log(f"playing {engine.model.name} at {engine.resolution[0]}x{engine.resolution[1]} on {engine.device}, "
-        f"{engine.stats()['display']}; " + ("Ctrl-C to stop" if args.seconds is None else f"{args.seconds:g} s"))
+        f"{engine.stats()['display']}, {osc}; " + ("Ctrl-C to stop" if args.seconds is None else f"{args.seconds:g} s"))
     try:
         engine.run(args.seconds)
     except KeyboardInterrupt:
@@ -133,6 +154,12 @@ def cmd_train(args) -> int:
     return train_image(args.rest)
 
 
+def cmd_osc_namespace(args) -> int:
+    from instrument.control.osc import namespace_table
+    print(namespace_table())
+    return 0
+
+
 def cmd_params(args) -> int:
     from instrument.params import PARAMS, markdown_table
     if args.markdown:
@@ -144,4 +171,5 @@ def cmd_params(args) -> int:
     return 0
 
 
-COMMANDS = {"play": cmd_play, "doctor": cmd_doctor, "bench": cmd_bench, "train": cmd_train, "params": cmd_params}
+COMMANDS = {"play": cmd_play, "doctor": cmd_doctor, "bench": cmd_bench, "train": cmd_train,
+            "osc-namespace": cmd_osc_namespace, "params": cmd_params}

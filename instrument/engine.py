@@ -19,6 +19,8 @@ import numpy as np
 import torch
 
 from instrument.control.keys import key_action
+from instrument.control.osc import OscServer
+from instrument.control.oscquery import OscQueryServer
 from instrument.errors import DisplayError
 from instrument.latent.conductor import Action, Conductor
 from instrument.models.loader import LoadedModel, load_model, pick_device
@@ -45,6 +47,10 @@ class PlayOptions:
     device: str = "auto"
     fps: float = 60.0                   # display rate when vsync does not pace the loop
     vsync: bool = True
+    osc: bool = True
+    osc_host: str = "127.0.0.1"         # 0.0.0.0 only when the performer asks for it
+    osc_port: int = 9000                # 0: any free port
+    oscquery_port: int | None = 9001    # None: no OSCQuery discovery server
 
 
 class Engine:
@@ -59,6 +65,8 @@ class Engine:
         self.conductor = Conductor(self.store, G.z_dim, G.num_ws, options.seed)
         self.slot = LatestFrame(self.resolution[1], self.resolution[0], pin_memory=self.device.type == "cuda")
         self.generator = GeneratorThread(G, self.device, self.conductor, self.slot)
+        self.osc = OscServer(self.store, self.conductor, options.osc_host, options.osc_port) if options.osc else None
+        self.oscquery = None
         self.window, self.surface = self._open_display()
         from instrument.render.pipeline import FramePipeline  # GL imports only once a display exists
         self.pipeline = FramePipeline(self.surface.ctx, self.resolution)
@@ -104,11 +112,31 @@ class Engine:
             self.window.toggle_fullscreen()
 
     # Running.
+    def _start_control(self) -> None:
+        """OSC in (and OSCQuery discovery). A port in use costs the control layer, never the show."""
+        if self.osc is None:
+            return
+        try:
+            self.osc.start()
+        except OSError as e:
+            self.log(f"{e}; playing without OSC")
+            self.osc = None
+            return
+        if self.options.oscquery_port is not None:
+            try:
+                self.oscquery = OscQueryServer(self.osc, port=self.options.oscquery_port)
+                self.oscquery.start()
+            except OSError as e:
+                self.log(f"OSCQuery discovery off: port {self.options.oscquery_port} ({e.strerror or e}); "
+                         "pick another with --oscquery-port")
+                self.oscquery = None
+
     def start(self) -> None:
         """Start the generator and wait (bounded) for its first frame, so the show opens on an image.
 
         The first frame also builds the traced graph, which costs a CPU second here; doing it before the display
         loop keeps that stall out of the performance. The window stays responsive meanwhile."""
+        self._start_control()
         self.generator.start()
         deadline = time.perf_counter() + FIRST_FRAME_WAIT_S
         while self.slot.published == 0 and self.generator.errors == 0 and time.perf_counter() < deadline:
@@ -198,6 +226,9 @@ class Engine:
         return self.surface.read()
 
     def close(self) -> None:
+        for server in (self.oscquery, self.osc):
+            if server is not None:
+                server.stop()
         self.generator.stop()
         if self.generator.is_alive():
             self.generator.join(timeout=10)
@@ -259,4 +290,10 @@ class Engine:
             "output_size": f"{self._viewport()[0]}x{self._viewport()[1]}",
             "display": "window" if self.window is not None else "offscreen",
             "seconds": elapsed,
+            **self._control_stats(),
         }
+
+    def _control_stats(self) -> dict:
+        if self.osc is None:
+            return {"osc_messages": 0, "osc_errors": 0, "osc_clamped": self.store.clamped, "osc_port": None}
+        return {**self.osc.stats(), "osc_port": self.osc.port}

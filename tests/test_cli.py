@@ -7,11 +7,13 @@ import sys
 
 import pytest
 
-REQUIRED = {"frames_displayed", "frames_generated", "display_fps", "generator_fps", "generator_ms_p50",
+REQUIRED = {"osc_messages", "osc_errors", "osc_clamped", "frames_displayed", "frames_generated", "display_fps", "generator_fps", "generator_ms_p50",
             "generator_ms_p99", "latency_ms_p50", "dropped_frames", "errors", "device", "model", "resolution"}
 
 
 def instrument(*args, env=None, timeout=120):
+    if args and args[0] == "play":  # any free OSC port, no OSCQuery: tests never collide on 9000
+        args = (*args, "--osc-port", "0", "--no-oscquery")
     return subprocess.run([sys.executable, "-m", "instrument", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
 

@@ -3,10 +3,17 @@
 import numpy as np
 import pytest
 
+from pythonosc.udp_client import SimpleUDPClient
+
 from instrument.engine import Engine, PlayOptions
 from instrument.latent.conductor import Action
 
 pytestmark = pytest.mark.e2e
+
+
+def options(**kw) -> PlayOptions:
+    """Play options for tests: OSC on any free port, no OSCQuery, so parallel runs never collide."""
+    return PlayOptions(osc_port=0, oscquery_port=None, **kw)
 
 
 def _changes_when_target_changes(engine: Engine) -> tuple[float, float]:
@@ -31,7 +38,7 @@ def _check_run(engine: Engine) -> None:
 
 
 def test_offscreen_engine_shows_generator_frames_and_follows_the_target():
-    engine = Engine(PlayOptions(offscreen=True, size=(192, 160), seed=3), log=lambda line: None)
+    engine = Engine(options(offscreen=True, size=(192, 160), seed=3), log=lambda line: None)
     try:
         _check_run(engine)
         assert engine.stats()["display"] == "offscreen"
@@ -41,7 +48,7 @@ def test_offscreen_engine_shows_generator_frames_and_follows_the_target():
 
 
 def test_window_engine_under_xvfb(xvfb_display):
-    engine = Engine(PlayOptions(size=(200, 200), seed=3), log=lambda line: None)
+    engine = Engine(options(size=(200, 200), seed=3), log=lambda line: None)
     try:
         assert engine.stats()["display"] == "window"
         _check_run(engine)
@@ -57,7 +64,7 @@ def test_window_engine_under_xvfb(xvfb_display):
 
 
 def test_generator_exception_mid_show_keeps_last_frame_and_counts(monkeypatch):
-    engine = Engine(PlayOptions(offscreen=True, size=(64, 64)), log=lambda line: None)
+    engine = Engine(options(offscreen=True, size=(64, 64)), log=lambda line: None)
     try:
         engine.run(0.8)
         shown = engine.read_pixels()
@@ -70,5 +77,25 @@ def test_generator_exception_mid_show_keeps_last_frame_and_counts(monkeypatch):
         assert s["errors"] >= 1 and "illegal memory access" in s["last_error"]
         assert engine.read_pixels().any()  # the last good frame is still on screen
         assert any("illegal memory access" in line for line in engine.hud_lines())
+    finally:
+        engine.close()
+
+
+def test_osc_from_a_real_udp_client_moves_the_image_through_the_running_engine():
+    engine = Engine(options(offscreen=True, size=(96, 96), seed=5), log=lambda line: None)
+    try:
+        engine.start()
+        client = SimpleUDPClient("127.0.0.1", engine.osc.port)
+        client.send_message("/instrument/spring/stiffness", 200.0)
+        engine.run(1.0)
+        before = engine.read_pixels().astype(np.float32)
+        client.send_message("/instrument/source/seed", ["a", 4242])
+        client.send_message("/instrument/fx/feedback/amount", 5.0)  # out of range: clamped and counted
+        engine.run(1.5)
+        after = engine.read_pixels().astype(np.float32)
+        s = engine.stats()
+        assert engine.store.get("spring.stiffness") == 200.0 and engine.store.get("fx.feedback.amount") == 0.99
+        assert s["osc_messages"] >= 3 and s["osc_clamped"] >= 1 and s["osc_errors"] == 0
+        assert np.abs(after - before).mean() > 4.0
     finally:
         engine.close()

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from instrument.control.osc import namespace_table
 from instrument.params import markdown_table
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
@@ -16,3 +17,8 @@ def test_readme_opens_with_the_two_setup_commands():
 def test_parameter_table_is_generated_from_the_code():
     section = README.split("<!-- params:begin -->", 1)[1].split("<!-- params:end -->", 1)[0]
     assert section.strip() == markdown_table(), "regenerate it: python tools/update_readme.py"
+
+
+def test_osc_table_is_generated_from_the_code():
+    section = README.split("<!-- osc:begin -->", 1)[1].split("<!-- osc:end -->", 1)[0]
+    assert section.strip() == namespace_table(), "regenerate it: python tools/update_readme.py"

@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
+from instrument.control.osc import namespace_table
 from instrument.params import markdown_table
 
 README = Path(__file__).parents[1] / "README.md"
-SECTIONS = {"params": markdown_table}
+SECTIONS = {"params": markdown_table, "osc": namespace_table}
 
 
 def main() -> None:
