@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     play.add_argument("--fps", type=positive(float), default=60.0, help="display rate when vsync can't pace (60)")
     play.add_argument("--no-vsync", dest="vsync", action="store_false", help="do not wait for vertical sync")
+    play.add_argument("--record", metavar="PATH", help="record the performance to a new z-log at PATH")
     play.add_argument("--osc-host", default="127.0.0.1",
                       help="address the OSC server listens on (default 127.0.0.1; 0.0.0.0 for the network)")
     play.add_argument("--osc-port", type=port_arg, default=9000, help="OSC UDP port (default 9000; 0 = any free)")
@@ -90,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model: 'instrument train image --help'", add_help=False)
     train.add_argument("what", choices=["image"], help="which model to train")
     train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that trainer")
+
+    zlog = sub.add_parser("zlog", help="inspect z-log recordings: 'instrument zlog info PATH'", add_help=False)
+    zlog.add_argument("what", choices=["info"])
+    zlog.add_argument("rest", nargs=argparse.REMAINDER)
 
     sub.add_parser("osc-namespace", help="list every OSC address (the same table OSCQuery serves)")
 
@@ -120,10 +125,11 @@ def cmd_play(args) -> int:
     options = PlayOptions(model=args.model, size=args.size, seconds=args.seconds, offscreen=args.offscreen,
                           fullscreen=args.fullscreen, seed=args.seed, device=args.device, fps=args.fps,
                           vsync=args.vsync, osc=args.osc, osc_host=args.osc_host, osc_port=args.osc_port,
-                          oscquery_port=args.oscquery_port)
+                          oscquery_port=args.oscquery_port, record=args.record)
     log = lambda line: print(f"instrument: {line}", file=sys.stderr)  # noqa: E731 - stdout is for the stats
     engine = Engine(options, log=log)
-    osc = "no OSC" if engine.osc is None else f"OSC on {args.osc_host}:{args.osc_port}"
+    engine.start()
+    osc = "no OSC" if engine.osc is None else f"OSC on {args.osc_host}:{engine.osc.port}"
     log(f"playing {engine.model.name} at {engine.resolution[0]}x{engine.resolution[1]} on {engine.device}, "
         f"{engine.stats()['display']}, {osc}; " + ("Ctrl-C to stop" if args.seconds is None else f"{args.seconds:g} s"))
     try:
@@ -154,6 +160,11 @@ def cmd_train(args) -> int:
     return train_image(args.rest)
 
 
+def cmd_zlog(args) -> int:
+    from instrument.record.cli import zlog_info_main
+    return zlog_info_main(args.rest)
+
+
 def cmd_osc_namespace(args) -> int:
     from instrument.control.osc import namespace_table
     print(namespace_table())
@@ -171,5 +182,5 @@ def cmd_params(args) -> int:
     return 0
 
 
-COMMANDS = {"play": cmd_play, "doctor": cmd_doctor, "bench": cmd_bench, "train": cmd_train,
+COMMANDS = {"play": cmd_play, "doctor": cmd_doctor, "bench": cmd_bench, "train": cmd_train, "zlog": cmd_zlog,
             "osc-namespace": cmd_osc_namespace, "params": cmd_params}

@@ -25,6 +25,7 @@ from instrument.errors import DisplayError
 from instrument.latent.conductor import Action, Conductor
 from instrument.models.loader import LoadedModel, load_model, pick_device
 from instrument.params import ParamStore, Smoother
+from instrument.record.session import RecordingSwitch
 from instrument.render.generator_thread import GeneratorThread, percentile
 from instrument.render.slot import LatestFrame
 
@@ -51,6 +52,7 @@ class PlayOptions:
     osc_host: str = "127.0.0.1"         # 0.0.0.0 only when the performer asks for it
     osc_port: int = 9000                # 0: any free port
     oscquery_port: int | None = 9001    # None: no OSCQuery discovery server
+    record: str | None = None           # z-log path to record from the first frame
 
 
 class Engine:
@@ -67,6 +69,10 @@ class Engine:
         self.generator = GeneratorThread(G, self.device, self.conductor, self.slot)
         self.osc = OscServer(self.store, self.conductor, options.osc_host, options.osc_port) if options.osc else None
         self.oscquery = None
+        self.recorder = RecordingSwitch(self.model, self.store, self.conductor, self.generator, options.seed,
+                                        options.fps, log)
+        if options.record:
+            self.recorder.start(options.record)
         self.window, self.surface = self._open_display()
         from instrument.render.pipeline import FramePipeline  # GL imports only once a display exists
         self.pipeline = FramePipeline(self.surface.ctx, self.resolution)
@@ -106,6 +112,8 @@ class Engine:
             self.conductor.post(action)
         elif action == "quit":
             self._quit = True
+        elif action == "record":
+            self.recorder.toggle()
         elif action == "hud":
             self.store.set("hud.visible", 1.0 - self.store.get("hud.visible"))
         elif action == "fullscreen" and self.window is not None:
@@ -122,6 +130,9 @@ class Engine:
             self.log(f"{e}; playing without OSC")
             self.osc = None
             return
+        self.osc.add_action("record/start", lambda *path: self.recorder.start(*path[:1]), "[s]",
+                            "Start recording a z-log [to this path]")
+        self.osc.add_action("record/stop", lambda: self.recorder.stop(), "", "Stop recording")
         if self.options.oscquery_port is not None:
             try:
                 self.oscquery = OscQueryServer(self.osc, port=self.options.oscquery_port)
@@ -232,6 +243,7 @@ class Engine:
         self.generator.stop()
         if self.generator.is_alive():
             self.generator.join(timeout=10)
+        self.recorder.stop(wait=True)  # after the generator: no row arrives at a closed writer
         self.pipeline.release()
         if self.window is not None:
             self.window.close()
@@ -245,6 +257,8 @@ class Engine:
                  f"display {s['display_fps']:.1f} fps   generator {s['generator_fps']:.1f} fps "
                  f"{s['generator_ms_p50']:.1f} ms",
                  f"latency {s['latency_ms_p50']:.0f} ms   drops {s['dropped_frames']}   errors {s['errors']}"]
+        if self.recorder.recording:
+            lines.append(f"REC {self.recorder.path}  {s['zlog_rows']} rows")
         if not self.model.trained:
             lines.append("UNTRAINED MODEL: random weights, not a trained generator")
         if self.generator.last_error:
@@ -291,6 +305,7 @@ class Engine:
             "display": "window" if self.window is not None else "offscreen",
             "seconds": elapsed,
             **self._control_stats(),
+            **self.recorder.stats(),
         }
 
     def _control_stats(self) -> dict:

@@ -99,3 +99,29 @@ def test_osc_from_a_real_udp_client_moves_the_image_through_the_running_engine()
         assert np.abs(after - before).mean() > 4.0
     finally:
         engine.close()
+
+
+def test_recording_from_the_command_line_option_and_the_r_key(tmp_path, monkeypatch):
+    from instrument.record.zlog import ZlogReader
+    monkeypatch.chdir(tmp_path)
+    engine = Engine(options(offscreen=True, size=(64, 64), record=str(tmp_path / "show.zlog")), log=lambda l: None)
+    try:
+        engine.run(1.0)
+        engine.on_key("space")  # an action: recorded as an event
+        engine.run(0.3)
+        engine.on_key("r")      # stop the --record recording
+        engine.run(0.3)
+        engine.on_key("r")      # start a new one under recordings/
+        engine.run(0.5)
+        generated_while_recording = engine.stats()["zlog_rows"]
+    finally:
+        engine.close()
+    with ZlogReader(tmp_path / "show.zlog") as log:
+        rows = log.rows()
+        assert log.recovered > 10 and list(rows["index"]) == list(range(rows["index"][0], rows["index"][-1] + 1))
+        assert [e.data["action"] for e in log.events()] == ["random_target"]
+        assert log.latent_frame(0).z.shape == (3, engine.model.generator.z_dim)
+    second = list((tmp_path / "recordings").glob("*.zlog"))
+    assert len(second) == 1
+    with ZlogReader(second[0]) as log:
+        assert log.recovered >= generated_while_recording > 0

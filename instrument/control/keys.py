@@ -6,6 +6,7 @@
     k              kick the spring
     j              play a journey through the stored keyframes / stop it
     n              next keyframe of the journey
+    r              start / stop recording a z-log (recordings/<date-time>.zlog)
     f              fullscreen on/off
     h              HUD on/off
     escape         quit
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from instrument.latent.conductor import Action
 
-WINDOW_COMMANDS = {"f": "fullscreen", "h": "hud", "escape": "quit"}
+WINDOW_COMMANDS = {"f": "fullscreen", "h": "hud", "r": "record", "escape": "quit"}
 SIMPLE = {"k": "kick", "j": "journey_toggle", "n": "journey_next"}
 
 

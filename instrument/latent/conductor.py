@@ -115,6 +115,7 @@ class Conductor:
         self.keyframes = Keyframes(self.z_dim)
         self.journey = Journey()
         self.layer_mask: np.ndarray | None = None
+        self.on_post = None  # optional callable(Action), called on the posting thread
         self._init_counters(queue_len)
 
     def _init_motion(self) -> None:
@@ -165,6 +166,9 @@ class Conductor:
     def post(self, action: Action) -> None:
         """Queue an action for the next step; never blocks on the conductor, never raises for a bad action."""
         self._queue.put(action)
+        observer = self.on_post
+        if observer is not None:  # e.g. the z-log recorder; must be quick and must not raise
+            observer(action)
 
     def act(self, name: str, *args) -> None:
         self.post(Action(name, args))
