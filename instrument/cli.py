@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     play = sub.add_parser("play", help="open the window and play (offscreen where there is no display)")
-    play.add_argument("--model", help="a .safetensors generator (default: the bundled model)")
+    play.add_argument("--model", help="generator: .safetensors, NVIDIA .pkl or rosinality .pt (default: bundled)")
     play.add_argument("--size", type=size_arg, default=(768, 768), help="window size WIDTHxHEIGHT (default 768x768)")
     play.add_argument("--seconds", type=positive(float), help="stop after S seconds and print run statistics")
     play.add_argument("--offscreen", action="store_true", help="render offscreen through EGL, no window")
@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model: 'instrument train image --help'", add_help=False)
     train.add_argument("what", choices=["image"], help="which model to train")
     train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that trainer")
+
+    for name, text in (("convert", "convert a .pkl / .pt generator to .safetensors: 'instrument convert IN -o OUT'"),
+                       ("models", "describe what a model file holds: 'instrument models FILE'")):
+        passthrough = sub.add_parser(name, help=text, add_help=False)
+        passthrough.add_argument("rest", nargs=argparse.REMAINDER)
 
     zlog = sub.add_parser("zlog", help="inspect z-log recordings: 'instrument zlog info PATH'", add_help=False)
     zlog.add_argument("what", choices=["info"])
@@ -160,6 +165,16 @@ def cmd_train(args) -> int:
     return train_image(args.rest)
 
 
+def cmd_convert(args) -> int:
+    from instrument.models.convert import main_convert
+    return main_convert(args.rest)
+
+
+def cmd_models(args) -> int:
+    from instrument.models.convert import main_models
+    return main_models(args.rest)
+
+
 def cmd_zlog(args) -> int:
     from instrument.record.cli import zlog_info_main
     return zlog_info_main(args.rest)
@@ -183,4 +198,5 @@ def cmd_params(args) -> int:
 
 
 COMMANDS = {"play": cmd_play, "doctor": cmd_doctor, "bench": cmd_bench, "train": cmd_train, "zlog": cmd_zlog,
+            "convert": cmd_convert, "models": cmd_models,
             "osc-namespace": cmd_osc_namespace, "params": cmd_params}

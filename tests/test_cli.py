@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+from pathlib import Path
 import sys
 
 import pytest
@@ -65,3 +66,25 @@ def test_doctor_reports_every_section():
     for section in ("torch:", "opengl (offscreen EGL):", "audio:", "midi:"):
         assert section in run.stdout
     assert "llvmpipe" in run.stdout or "NVIDIA" in run.stdout or "failed" not in run.stdout
+
+
+@pytest.mark.e2e
+def test_play_models_and_convert_an_nvidia_pickle_without_running_its_code(tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent / "models"))
+    from fixtures import Global, Reduce, network_pickle, write_pickle
+    from instrument.models.stylegan2 import GeneratorConfig, make_generator
+    marker = tmp_path / "module_src-ran"
+    G = make_generator(GeneratorConfig(z_dim=32, w_dim=32, img_resolution=32, channel_base=256, channel_max=32), 1)
+    pkl = network_pickle(G, tmp_path / "network-snapshot-000100.pkl", marker)
+    described = instrument("models", str(pkl))
+    assert described.returncode == 0 and "32" in described.stdout, described.stderr
+    converted = instrument("convert", str(pkl), "-o", str(tmp_path / "g.safetensors"))
+    assert converted.returncode == 0 and (tmp_path / "g.safetensors").is_file(), converted.stderr
+    run = instrument("play", "--model", str(pkl), "--offscreen", "--seconds", "1.5")
+    assert run.returncode == 0, run.stderr
+    stats = json.loads(run.stdout.strip().splitlines()[-1])
+    assert stats["resolution"] == "32x32" and stats["trained"] and stats["errors"] == 0
+    evil = write_pickle(tmp_path / "evil.pkl", {"G_ema": Reduce(Global("os", "system"), (f"touch {marker}",))})
+    refused = instrument("play", "--model", str(evil), "--offscreen", "--seconds", "1")
+    assert refused.returncode == 2 and "os.system" in refused.stderr and "Traceback" not in refused.stderr
+    assert not marker.exists()

@@ -6,7 +6,6 @@ present, else a randomly initialised generator with a fixed seed (the window say
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -15,7 +14,7 @@ import torch
 
 from instrument.errors import ModelError
 from instrument.models.stylegan2 import DEFAULT_CONFIG, Generator, GeneratorConfig, make_generator
-from instrument.models.weights import load_generator
+from instrument.models.convert import load_any, sha256
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 RANDOM_SEED = 0  # the untrained default's weights
@@ -62,18 +61,9 @@ def _random_model(device: torch.device) -> LoadedModel:
 
 
 def _file_model(path: Path, device: torch.device) -> LoadedModel:
+    """Our .safetensors, an NVIDIA network pickle (.pkl) or a rosinality checkpoint (.pt/.pth), read as data:
+    nothing in a model file is ever executed."""
     if not path.exists():
         raise ModelError(f"model file '{path}' does not exist; check the path, or leave out --model for the default")
-    if path.suffix in (".pkl", ".pt", ".pth"):
-        raise ModelError(f"model file '{path}': {path.suffix} checkpoints cannot be read yet; "
-                         "only .safetensors files written by this program")
-    G, meta = load_generator(str(path), device=str(device))
-    return LoadedModel(G, meta.get("name", path.stem), _sha256(path), G.config, trained=True)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    G, meta = load_any(path, device)
+    return LoadedModel(G, meta.get("name", path.stem), sha256(path), G.config, trained=True)
