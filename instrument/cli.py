@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     play.add_argument("--fps", type=positive(float), default=60.0, help="display rate when vsync can't pace (60)")
     play.add_argument("--no-vsync", dest="vsync", action="store_false", help="do not wait for vertical sync")
+    play.add_argument("--scene", metavar="NAME", help="start from a scene preset (presets/scenes/NAME.toml)")
     play.add_argument("--record", metavar="PATH", help="record the performance to a new z-log at PATH")
     play.add_argument("--osc-host", default="127.0.0.1",
                       help="address the OSC server listens on (default 127.0.0.1; 0.0.0.0 for the network)")
@@ -130,7 +131,7 @@ def cmd_play(args) -> int:
     options = PlayOptions(model=args.model, size=args.size, seconds=args.seconds, offscreen=args.offscreen,
                           fullscreen=args.fullscreen, seed=args.seed, device=args.device, fps=args.fps,
                           vsync=args.vsync, osc=args.osc, osc_host=args.osc_host, osc_port=args.osc_port,
-                          oscquery_port=args.oscquery_port, record=args.record)
+                          oscquery_port=args.oscquery_port, record=args.record, scene=args.scene)
     log = lambda line: print(f"instrument: {line}", file=sys.stderr)  # noqa: E731 - stdout is for the stats
     engine = Engine(options, log=log)
     engine.start()

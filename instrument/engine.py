@@ -20,6 +20,7 @@ import torch
 
 from instrument.control.keys import key_action
 from instrument.control.osc import OscServer
+from instrument.control.scenes import load_scene
 from instrument.control.oscquery import OscQueryServer
 from instrument.errors import DisplayError
 from instrument.latent.conductor import Action, Conductor
@@ -53,6 +54,7 @@ class PlayOptions:
     osc_port: int = 9000                # 0: any free port
     oscquery_port: int | None = 9001    # None: no OSCQuery discovery server
     record: str | None = None           # z-log path to record from the first frame
+    scene: str | None = None            # scene preset (presets/scenes/<name>.toml) applied at start
 
 
 class Engine:
@@ -71,6 +73,8 @@ class Engine:
         self.oscquery = None
         self.recorder = RecordingSwitch(self.model, self.store, self.conductor, self.generator, options.seed,
                                         options.fps, log)
+        if options.scene:
+            load_scene(options.scene, self.store)
         if options.record:
             self.recorder.start(options.record)
         self.window, self.surface = self._open_display()
@@ -133,6 +137,8 @@ class Engine:
         self.osc.add_action("record/start", lambda *path: self.recorder.start(*path[:1]), "[s]",
                             "Start recording a z-log [to this path]")
         self.osc.add_action("record/stop", lambda: self.recorder.stop(), "", "Stop recording")
+        self.osc.add_action("preset/load", lambda name: load_scene(name, self.store), "s",
+                            "Apply the scene preset <name> (presets/scenes/<name>.toml)")
         if self.options.oscquery_port is not None:
             try:
                 self.oscquery = OscQueryServer(self.osc, port=self.options.oscquery_port)

@@ -11,7 +11,7 @@ ROOT = Path(__file__).parents[1]
 
 
 @pytest.mark.e2e
-def test_wheel_carries_shaders(tmp_path):
+def test_wheel_carries_shaders_and_presets(tmp_path):
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                             "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr[-2000:]
@@ -19,4 +19,6 @@ def test_wheel_carries_shaders(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for shader in (ROOT / "shaders").glob("*.glsl"):
         assert f"instrument/shaders/{shader.name}" in names
+    for scene in (ROOT / "presets" / "scenes").glob("*.toml"):
+        assert f"instrument/presets/scenes/{scene.name}" in names
     assert "instrument/cli.py" in names and "instrument/render/pipeline.py" in names
