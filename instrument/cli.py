@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--no-vsync", dest="vsync", action="store_false", help="do not wait for vertical sync")
     play.add_argument("--scene", metavar="NAME", help="start from a scene preset (presets/scenes/NAME.toml)")
     play.add_argument("--record", metavar="PATH", help="record the performance to a new z-log at PATH")
+    play.add_argument("--midi-map", metavar="NAME|FILE",
+                      help="controller mapping: nanokontrol2, midimix, launchcontrol_xl, generic, or a .toml file")
+    play.add_argument("--midi-ports", metavar="NAMES", type=lambda t: [p for p in t.split(",") if p.strip()],
+                      help="open only inputs whose names contain one of these (comma separated)")
+    play.add_argument("--midi-api", default="auto", choices=["auto", "jack", "alsa", "coremidi", "winmm"],
+                      help="MIDI system (default auto)")
+    play.add_argument("--no-midi", dest="midi", action="store_false", help="do not open MIDI inputs")
     play.add_argument("--osc-host", default="127.0.0.1",
                       help="address the OSC server listens on (default 127.0.0.1; 0.0.0.0 for the network)")
     play.add_argument("--osc-port", type=port_arg, default=9000, help="OSC UDP port (default 9000; 0 = any free)")
@@ -131,7 +138,8 @@ def cmd_play(args) -> int:
     options = PlayOptions(model=args.model, size=args.size, seconds=args.seconds, offscreen=args.offscreen,
                           fullscreen=args.fullscreen, seed=args.seed, device=args.device, fps=args.fps,
                           vsync=args.vsync, osc=args.osc, osc_host=args.osc_host, osc_port=args.osc_port,
-                          oscquery_port=args.oscquery_port, record=args.record, scene=args.scene)
+                          oscquery_port=args.oscquery_port, record=args.record, scene=args.scene,
+                          midi=args.midi, midi_map=args.midi_map, midi_api=args.midi_api, midi_ports=args.midi_ports)
     log = lambda line: print(f"instrument: {line}", file=sys.stderr)  # noqa: E731 - stdout is for the stats
     engine = Engine(options, log=log)
     engine.start()

@@ -3,9 +3,9 @@ doesn't hide the rest. Every failed probe says what to install or set."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import platform
+
+from instrument.sysio import quiet_c_stderr
 
 
 def report() -> str:
@@ -14,27 +14,13 @@ def report() -> str:
     lines = []
     for title, probe in sections:
         try:
-            with _quiet_c_stderr():
+            with quiet_c_stderr():
                 body = probe()
         except Exception as e:  # a probe must never stop the report
             body = [f"failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"]
         lines.append(f"{title}:")
         lines.extend(f"  {line}" for line in body)
     return "\n".join(lines)
-
-
-@contextlib.contextmanager
-def _quiet_c_stderr():
-    """Silence what C libraries (ALSA, JACK, Mesa) print straight to file descriptor 2 while probing: the probe
-    reports the outcome itself, in one line."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _python() -> list[str]:

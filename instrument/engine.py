@@ -19,6 +19,8 @@ import numpy as np
 import torch
 
 from instrument.control.keys import key_action
+from instrument.control.midi import MidiInput
+from instrument.control.midi_map import USER_MAP_PATH, load_preset
 from instrument.control.osc import OscServer
 from instrument.control.scenes import load_scene
 from instrument.control.oscquery import OscQueryServer
@@ -27,6 +29,7 @@ from instrument.latent.conductor import Action, Conductor
 from instrument.models.loader import LoadedModel, load_model, pick_device
 from instrument.params import ParamStore, Smoother
 from instrument.record.session import RecordingSwitch
+from instrument.sysio import quiet_c_stderr
 from instrument.render.generator_thread import GeneratorThread, percentile
 from instrument.render.slot import LatestFrame
 
@@ -55,6 +58,17 @@ class PlayOptions:
     oscquery_port: int | None = 9001    # None: no OSCQuery discovery server
     record: str | None = None           # z-log path to record from the first frame
     scene: str | None = None            # scene preset (presets/scenes/<name>.toml) applied at start
+    midi: bool = True
+    midi_map: str | None = None         # preset name or file; None: the user's learned map, else 'generic'
+    midi_api: str = "auto"
+    midi_ports: list[str] | None = None  # substrings of port names; None: every input
+
+
+def _midi_mapping(name: str | None):
+    """The MIDI map asked for, else the user's learned map, else the generic 8-knob/8-fader preset."""
+    if name:
+        return load_preset(name)
+    return load_preset(str(USER_MAP_PATH)) if USER_MAP_PATH.is_file() else load_preset("generic")
 
 
 class Engine:
@@ -71,6 +85,11 @@ class Engine:
         self.generator = GeneratorThread(G, self.device, self.conductor, self.slot)
         self.osc = OscServer(self.store, self.conductor, options.osc_host, options.osc_port) if options.osc else None
         self.oscquery = None
+        self.midi = None
+        if options.midi:
+            with quiet_c_stderr():  # ALSA/JACK print their own failures; midi.message says it in one line
+                self.midi = MidiInput(self.store, self.conductor, _midi_mapping(options.midi_map),
+                                      options.midi_api, options.midi_ports)
         self.recorder = RecordingSwitch(self.model, self.store, self.conductor, self.generator, options.seed,
                                         options.fps, log)
         if options.scene:
@@ -125,7 +144,13 @@ class Engine:
 
     # Running.
     def _start_control(self) -> None:
-        """OSC in (and OSCQuery discovery). A port in use costs the control layer, never the show."""
+        """MIDI and OSC in (and OSCQuery discovery). A missing MIDI API or a port in use costs that control
+        layer, never the show."""
+        if self.midi is not None:
+            with quiet_c_stderr():
+                self.midi.start()
+            if not self.midi.available:
+                self.log(self.midi.message)
         if self.osc is None:
             return
         try:
@@ -137,6 +162,9 @@ class Engine:
         self.osc.add_action("record/start", lambda *path: self.recorder.start(*path[:1]), "[s]",
                             "Start recording a z-log [to this path]")
         self.osc.add_action("record/stop", lambda: self.recorder.stop(), "", "Stop recording")
+        if self.midi is not None:
+            self.osc.add_action("midi/learn", lambda target, *args: self.midi.arm(target, *args), "s...",
+                                "Arm MIDI learn: the next control moved binds to <parameter or action> [args]")
         self.osc.add_action("preset/load", lambda name: load_scene(name, self.store), "s",
                             "Apply the scene preset <name> (presets/scenes/<name>.toml)")
         if self.options.oscquery_port is not None:
@@ -243,7 +271,7 @@ class Engine:
         return self.surface.read()
 
     def close(self) -> None:
-        for server in (self.oscquery, self.osc):
+        for server in (self.oscquery, self.osc, self.midi):
             if server is not None:
                 server.stop()
         self.generator.stop()
@@ -312,6 +340,7 @@ class Engine:
             "seconds": elapsed,
             **self._control_stats(),
             **self.recorder.stats(),
+            **(self.midi.stats() if self.midi is not None else {"midi_messages": 0, "midi_errors": 0}),
         }
 
     def _control_stats(self) -> dict:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 import pytest
 
@@ -73,4 +74,50 @@ def xvfb_display():
             proc.kill()
             proc.wait()
         os.close(read_fd)
+        log.close()
+
+
+# ---- JACK -------------------------------------------------------------------------------------------------------
+JACK_ARGS = ("-d", "dummy", "-r", "48000", "-p", "256")  # the machine's stand-in for a sound card and MIDI ports
+
+
+def _jack_ready(env: dict, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        probe = subprocess.run(["jack_lsp"], env=env, capture_output=True)
+        if probe.returncode == 0 and b"system:playback" in probe.stdout:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """A private JACK server (dummy backend, 48 kHz, 256-frame periods) for the session. Yields the variables
+    that point clients at it. This process's environment is left alone: PortAudio attached to JACK inside pytest
+    aborts at exit once the server is gone, so audio runs in subprocesses and in-process MIDI tests set the
+    variables with monkeypatch."""
+    if shutil.which("jackd") is None or shutil.which("jack_lsp") is None:
+        pytest.skip("jackd is not installed (Debian: apt-get install jackd2); real audio/MIDI tests need JACK")
+    name = f"instrument-test-{uuid.uuid4().hex[:8]}"
+    jack_env = {"JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
+    env = {**os.environ, **jack_env, "JACK_NO_AUDIO_RESERVATION": "1"}
+    log = tempfile.TemporaryFile()  # why: a pipe nobody reads would fill and stall jackd
+    proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", *JACK_ARGS], env=env,
+                            stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_die_with_parent)
+    if not _jack_ready(env):
+        proc.kill()
+        proc.wait()
+        log.seek(0)
+        err = log.read().decode(errors="replace").strip().splitlines()
+        pytest.fail(f"jackd did not start within 10 s: {err[-1] if err else 'no output'}")
+    try:
+        yield jack_env
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         log.close()
