@@ -105,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
         passthrough = sub.add_parser(name, help=text, add_help=False)
         passthrough.add_argument("rest", nargs=argparse.REMAINDER)
 
+    conform = sub.add_parser("conform", help="turn an edit of proxy videos back into a z-log")
+    conform.add_argument("edit", help=".otio, .edl (CMX3600), .xml (FCP7) or .kdenlive")
+    conform.add_argument("-o", "--output", required=True, help="the conformed z-log to write")
+    conform.add_argument("--search", action="append", default=[], metavar="DIR",
+                         help="folder to look for the clips' z-logs in (repeatable; the edit's folder first)")
+    conform.add_argument("--rate", type=positive(float), help="frame rate of an EDL (EDLs don't say; default 30)")
+    conform.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
     zlog = sub.add_parser("zlog", help="inspect z-log recordings: 'instrument zlog info PATH'", add_help=False)
     zlog.add_argument("what", choices=["info"])
     zlog.add_argument("rest", nargs=argparse.REMAINDER)
@@ -184,6 +192,13 @@ def cmd_models(args) -> int:
     return main_models(args.rest)
 
 
+def cmd_conform(args) -> int:
+    from instrument.record.conform import conform
+    print(conform(args.edit, args.output, search_dirs=args.search or None, rate=args.rate,
+                  overwrite=args.overwrite))
+    return 0
+
+
 def cmd_zlog(args) -> int:
     from instrument.record.cli import zlog_info_main
     return zlog_info_main(args.rest)
@@ -207,5 +222,5 @@ def cmd_params(args) -> int:
 
 
 COMMANDS = {"play": cmd_play, "doctor": cmd_doctor, "bench": cmd_bench, "train": cmd_train, "zlog": cmd_zlog,
-            "convert": cmd_convert, "models": cmd_models,
+            "convert": cmd_convert, "models": cmd_models, "conform": cmd_conform,
             "osc-namespace": cmd_osc_namespace, "params": cmd_params}

@@ -43,6 +43,11 @@ def test_play_without_display_says_so_and_runs_offscreen():
     (("play", "--seed", "x"), "'x'"),
     (("play", "--model", "no/such/model.safetensors", "--offscreen"), "no/such/model.safetensors"),
     (("play", "--device", "tpu", "--offscreen"), "tpu"),
+    (("play", "--scene", "../x", "--offscreen"), "../x"),
+    (("play", "--midi-map", "nonesuch", "--offscreen"), "nonesuch"),
+    (("conform", "no/such/edit.otio", "-o", "out.zlog"), "no/such/edit.otio"),
+    (("zlog", "info", "no/such.zlog"), "no/such.zlog"),
+    (("models", "no/such.pkl"), "no/such.pkl"),
 ])
 def test_bad_input_is_one_line_naming_it(args, names, tmp_path):
     run = instrument(*args)
