@@ -101,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that trainer")
 
     for name, text in (("convert", "convert a .pkl / .pt generator to .safetensors: 'instrument convert IN -o OUT'"),
-                       ("models", "describe what a model file holds: 'instrument models FILE'")):
+                       ("models", "describe what a model file holds: 'instrument models FILE'"),
+                       ("render", "re-render a z-log to video: 'instrument render LOG -o out.mp4' (--help)"),
+                       ("explore", "proxy video + z-log of N random samples: 'instrument explore N -o DIR'"),
+                       ("journeys", "short journeys between chosen rows of a z-log: 'instrument journeys LOG'")):
         passthrough = sub.add_parser(name, help=text, add_help=False)
         passthrough.add_argument("rest", nargs=argparse.REMAINDER)
 
@@ -192,6 +195,21 @@ def cmd_models(args) -> int:
     return main_models(args.rest)
 
 
+def cmd_render(args) -> int:
+    from instrument.record.render import main_render
+    return main_render(args.rest)
+
+
+def cmd_explore(args) -> int:
+    from instrument.record.explore import main_explore
+    return main_explore(args.rest)
+
+
+def cmd_journeys(args) -> int:
+    from instrument.record.explore import main_journeys
+    return main_journeys(args.rest)
+
+
 def cmd_conform(args) -> int:
     from instrument.record.conform import conform
     print(conform(args.edit, args.output, search_dirs=args.search or None, rate=args.rate,
@@ -223,4 +241,5 @@ def cmd_params(args) -> int:
 
 COMMANDS = {"play": cmd_play, "doctor": cmd_doctor, "bench": cmd_bench, "train": cmd_train, "zlog": cmd_zlog,
             "convert": cmd_convert, "models": cmd_models, "conform": cmd_conform,
+            "render": cmd_render, "explore": cmd_explore, "journeys": cmd_journeys,
             "osc-namespace": cmd_osc_namespace, "params": cmd_params}
