@@ -97,6 +97,10 @@ PARAMS: tuple[Param, ...] = (
     _mix("coarse", "a", 1.0), _mix("coarse", "b", 0.0), _mix("coarse", "c", 0.0),
     _mix("middle", "a", 1.0), _mix("middle", "b", 0.0), _mix("middle", "c", 0.0),
     _mix("fine", "a", 1.0), _mix("fine", "b", 0.0), _mix("fine", "c", 0.0),
+    # StyleGAN3 only: the Fourier input's transform (ignored by StyleGAN2 models).
+    Param("sg3.translate.x", -1.0, 1.0, 0.0, unit="widths", smoothing_s=0.05, doc="StyleGAN3: move the image content sideways"),
+    Param("sg3.translate.y", -1.0, 1.0, 0.0, unit="widths", smoothing_s=0.05, doc="StyleGAN3: move the image content up or down"),
+    Param("sg3.rotate", -180.0, 180.0, 0.0, unit="°", smoothing_s=0.05, doc="StyleGAN3: rotate the image content"),
     # The shader chain (shaders/*.glsl).
     Param("fx.feedback.amount", 0.0, 0.99, 0.0, smoothing_s=0.05, doc="How much of the previous output feeds back into the image"),
     Param("fx.feedback.zoom", 0.8, 1.25, 1.02, curve="exp", smoothing_s=0.05, unit="×", doc="Zoom applied to the fed-back image each frame"),

@@ -125,3 +125,24 @@ def test_recording_from_the_command_line_option_and_the_r_key(tmp_path, monkeypa
     assert len(second) == 1
     with ZlogReader(second[0]) as log:
         assert log.recovered >= generated_while_recording > 0
+
+
+def test_a_stylegan3_model_plays_and_its_input_translation_moves_the_image(tmp_path):
+    from instrument.models.sg3_pickle import save_stylegan3
+    from instrument.models.stylegan3 import make_stylegan3, stylegan3_config
+    cfg = stylegan3_config("t", z_dim=16, w_dim=16, img_resolution=16, channel_base=256, channel_max=16,
+                           num_layers=4, num_critical=1, margin_size=2)
+    save_stylegan3(make_stylegan3(cfg, seed=2), tmp_path / "sg3.safetensors", {"name": "tiny sg3"})
+    engine = Engine(options(offscreen=True, size=(64, 64), model=str(tmp_path / "sg3.safetensors")),
+                    log=lambda line: None)
+    try:
+        engine.run(1.0)
+        before = engine.read_pixels().astype(np.float32)
+        engine.store.set("sg3.translate.x", 0.25)
+        engine.run(1.0)
+        after = engine.read_pixels().astype(np.float32)
+        s = engine.stats()
+        assert s["frames_generated"] > 2 and s["errors"] == 0, s["last_error"]
+        assert s["resolution"] == "16x16" and np.abs(after - before).mean() > 2.0
+    finally:
+        engine.close()

@@ -71,7 +71,10 @@ def convert(in_path: str | os.PathLike, out_path: str | os.PathLike) -> dict:
 
 # --- describe -----------------------------------------------------------------------------------------------------
 
-def _config_lines(config: GeneratorConfig, num_ws: int) -> list[str]:
+def _config_lines(config, num_ws: int) -> list[str]:
+    if hasattr(config, "num_layers"):
+        from instrument.models import sg3_pickle
+        return sg3_pickle.describe_lines(config, num_ws)
     resolutions = [2 ** i for i in range(2, config.img_resolution.bit_length())]
     channels = ", ".join(f"{r}: {config.channels(r)}" for r in resolutions)
     return [
@@ -84,7 +87,9 @@ def _config_lines(config: GeneratorConfig, num_ws: int) -> list[str]:
     ]
 
 
-def _num_ws(config: GeneratorConfig) -> int:
+def _num_ws(config) -> int:
+    if hasattr(config, "num_layers"):  # StyleGAN3: one w per layer, plus the input's and to-RGB's
+        return config.num_layers + 2
     with torch.device("meta"):
         return Generator(config).num_ws
 

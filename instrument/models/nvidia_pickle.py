@@ -289,8 +289,6 @@ def _architecture(state: dict[str, torch.Tensor], resolutions: list[int], source
 
 
 def _check_supported(G: PersistentObject, state: dict, source: str) -> None:
-    if "synthesis.input.affine.weight" in state or any(re.match(r"synthesis\.L\d+_", k) for k in state):
-        raise ModelError(f"model file '{source}' holds a StyleGAN3 generator; StyleGAN3 is not supported yet")
     if (_attr(G, "c_dim", 0) or 0) > 0 or "mapping.embed.weight" in state:
         raise ModelError(f"model file '{source}' holds a conditional generator (c_dim={_attr(G, 'c_dim')}); "
                          "conditional models are not supported yet")
@@ -313,6 +311,9 @@ def extract_generator(tree: dict, source: str = "network pickle") -> tuple[Gener
         raise ModelError(f"model file '{source}' has no generator network; its top level holds "
                          f"{', '.join(map(str, tree)) or 'nothing'}, expected G_ema")
     state = flat_state_dict(G)
+    from instrument.models import sg3_pickle  # lazy: sg3_pickle imports this module
+    if sg3_pickle.is_stylegan3(state):
+        return sg3_pickle.extract_sg3(tree, source)
     _check_supported(G, state, source)
     mapping, synthesis = G.child("mapping"), G.child("synthesis")
     res = int(_attr(G, "img_resolution"))
@@ -338,6 +339,9 @@ def extract_generator(tree: dict, source: str = "network pickle") -> tuple[Gener
 def generator_from_state(config: GeneratorConfig, state: dict[str, torch.Tensor], source: str,
                          device: str | torch.device = "cpu") -> Generator:
     """Our Generator for `config` holding exactly `state` (same names and shapes, or a one-line ModelError)."""
+    from instrument.models import sg3_pickle
+    if isinstance(config, sg3_pickle.StyleGAN3Config):
+        return sg3_pickle.sg3_from_state(config, state, source, device)
     with torch.device("meta"):  # shapes only: every tensor comes from the file
         G = Generator(config)
     expected = G.state_dict()

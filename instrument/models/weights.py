@@ -29,6 +29,9 @@ _FIX = "was it written by 'instrument convert'?"
 
 def save_generator(G: Generator, path: str | os.PathLike, metadata: dict | None = None) -> None:
     """Write `G` to `path` (written to a temporary file first, then renamed into place)."""
+    from instrument.models import sg3_pickle  # lazy: it imports this module
+    if isinstance(G, sg3_pickle.StyleGAN3Generator):
+        return sg3_pickle.save_stylegan3(G, path, metadata)
     meta = {"format": FORMAT, "config": json.dumps(G.config.to_dict(), sort_keys=True)}
     for key, value in (metadata or {}).items():
         if key in RESERVED_KEYS:
@@ -104,6 +107,9 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
         raise ModelError(f"model file '{path}' does not exist; check the path, or create one with "
                          f"'instrument convert'")
     meta, shapes = _read_header(path)
+    if meta.get("format") == "instrument.stylegan3":
+        from instrument.models import sg3_pickle
+        return sg3_pickle.load_stylegan3(path, device)
     config = _config_from_meta(path, meta)
     with torch.device("meta"):  # shapes only: skip the random init, the file provides every tensor
         G = Generator(config)

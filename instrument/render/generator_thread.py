@@ -43,6 +43,9 @@ class FrameRenderer:
         self.layer = torch.arange(generator.num_ws, device=device)[:, None]
         self.noise = torch.Generator(device=device)
         self._traced: dict[str, torch.jit.ScriptFunction] = {}
+        # StyleGAN3's input transform is a buffer changed in place each frame; a trace could freeze it, so SG3
+        # models run eager (they are GPU-bound anyway).
+        self.eager = hasattr(generator, "set_input_transform")
 
     def _load(self, frame: LatentFrame) -> None:
         self.z.copy_(torch.from_numpy(frame.z))
@@ -68,6 +71,8 @@ class FrameRenderer:
     def image(self, frame: LatentFrame) -> torch.Tensor:
         """Render one frame to uint8 pixels [H, W, 3] on the device."""
         self._load(frame)
+        if self.eager:
+            return self._pixels(self._ws(self.z, self.mix, self.psi, self.cutoff), frame.noise_mode)
         if frame.noise_mode == "random":  # a trace cannot take a torch.Generator: eager, seeded per frame
             ws = self._ws(self.z, self.mix, self.psi, self.cutoff)
             return self._pixels(ws, "random", self.noise.manual_seed(frame.noise_seed))
@@ -119,6 +124,8 @@ class GeneratorThread(threading.Thread):
     def _one_frame(self, t: float, dt: float) -> None:
         loop_start = self.clock()
         latent = self.conductor.step(t, dt)
+        if self.renderer.eager:
+            self._input_transform()
         sampled_at = self.clock()
         try:
             pixels = self.renderer.image(latent)
@@ -135,6 +142,12 @@ class GeneratorThread(threading.Thread):
         model_ms = (generated_at - sampled_at) * 1e3
         self.generator_ms.append(model_ms)
         self.overhead_ms.append((self.clock() - loop_start) * 1e3 - model_ms)
+
+    def _input_transform(self) -> None:
+        """StyleGAN3: the sg3.* parameters (smoothed by the conductor) move and turn the Fourier input."""
+        store, values = self.conductor.store, self.conductor.smoother.values
+        tx, ty, rot = (values[store.slot(n)] for n in ("sg3.translate.x", "sg3.translate.y", "sg3.rotate"))
+        self.renderer.G.set_input_transform((float(tx), float(ty)), float(rot))
 
     def _publish(self, latent: LatentFrame, pixels: torch.Tensor, sampled_at: float, generated_at: float) -> None:
         frame = self.slot.acquire()
