@@ -3,7 +3,6 @@
 import math
 import threading
 
-import numpy as np
 import pytest
 
 from instrument.params import CURVES, KINDS, PARAMS, ParamStore, Smoother, UnknownParam

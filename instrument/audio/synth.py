@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 
 import numpy as np
 

@@ -18,7 +18,7 @@ import torch
 
 from instrument.errors import InstrumentError, ModelError
 from instrument.models import nvidia_pickle, rosinality
-from instrument.models.stylegan2 import Generator, GeneratorConfig
+from instrument.models.stylegan2 import Generator
 from instrument.models.weights import load_generator, save_generator
 
 SUFFIXES = {".pkl": "nvidia-pickle", ".pt": "rosinality", ".pth": "rosinality", ".safetensors": "safetensors"}

@@ -23,12 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 
 from instrument.errors import ModelError
 from instrument.models.nvidia_pickle import PersistentObject, _attr, flat_state_dict
 from instrument.models.stylegan3 import StyleGAN3Config, StyleGAN3Generator, layer_specs
-from instrument.models.weights import RESERVED_KEYS, _check_tensors, _decode_metadata, _read_header, _reason
+from instrument.models.weights import _check_tensors, _decode_metadata, _read_header, _reason
 
 FORMAT = "instrument.stylegan3"
 _FIX = "was it written by 'instrument convert'?"
@@ -160,20 +159,9 @@ def sg3_from_state(config: StyleGAN3Config, state: dict[str, torch.Tensor], sour
 # --- our safetensors --------------------------------------------------------------------------------------------------
 
 def save_stylegan3(G: StyleGAN3Generator, path: str | os.PathLike, metadata: dict | None = None) -> None:
-    """Write `G` to `path` as `instrument.stylegan3` (temporary file first, then renamed into place)."""
-    meta = {"format": FORMAT, "config": json.dumps(G.config.to_dict(), sort_keys=True)}
-    for key, value in (metadata or {}).items():
-        if key in RESERVED_KEYS:
-            raise ValueError(f"metadata key {key!r} is reserved; use a different name")
-        meta[str(key)] = json.dumps(value)
-    tensors = {name: t.detach().to("cpu", torch.float32).contiguous() for name, t in G.state_dict().items()}
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        save_file(tensors, str(tmp), metadata=meta)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write `G` to `path` as `instrument.stylegan3` (one writer for both generations: weights.save_generator)."""
+    from instrument.models.weights import save_generator
+    save_generator(G, path, metadata)
 
 
 def load_stylegan3(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[StyleGAN3Generator, dict]:

@@ -30,18 +30,23 @@ _FIX = "was it written by 'instrument convert'?"
 def save_generator(G: Generator, path: str | os.PathLike, metadata: dict | None = None) -> None:
     """Write `G` to `path` (written to a temporary file first, then renamed into place)."""
     from instrument.models import sg3_pickle  # lazy: it imports this module
-    if isinstance(G, sg3_pickle.StyleGAN3Generator):
-        return sg3_pickle.save_stylegan3(G, path, metadata)
-    meta = {"format": FORMAT, "config": json.dumps(G.config.to_dict(), sort_keys=True)}
+    fmt = sg3_pickle.FORMAT if isinstance(G, sg3_pickle.StyleGAN3Generator) else FORMAT
+    meta = {"format": fmt, "config": json.dumps(G.config.to_dict(), sort_keys=True)}
     for key, value in (metadata or {}).items():
         if key in RESERVED_KEYS:
             raise ValueError(f"metadata key {key!r} is reserved; use a different name")
         meta[str(key)] = json.dumps(value)
     tensors = {name: t.detach().to("cpu", torch.float32).contiguous() for name, t in G.state_dict().items()}
+    write_safetensors(tensors, path, meta)
+
+
+def write_safetensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, str]) -> None:
+    """Write tensors + string metadata to `path` through a temporary file renamed into place, so a crash or a
+    full disk never leaves a half-written model behind."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        save_file(tensors, str(tmp), metadata=meta)
+        save_file(tensors, str(tmp), metadata=metadata)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from instrument.audio.ring import RingBuffer
 from instrument.audio.stream import AudioOutput

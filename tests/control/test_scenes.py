@@ -3,7 +3,6 @@
 import socket
 import time
 
-import numpy as np
 import pytest
 
 from instrument.control.osc_wire import encode
