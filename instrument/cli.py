@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--no-vsync", dest="vsync", action="store_false", help="do not wait for vertical sync")
     play.add_argument("--scene", metavar="NAME", help="start from a scene preset (presets/scenes/NAME.toml)")
     play.add_argument("--record", metavar="PATH", help="record the performance to a new z-log at PATH")
+    play.add_argument("--no-audio", dest="audio", action="store_false", help="no sound")
+    play.add_argument("--audio-device", help="sound output: a device name or number from 'instrument doctor'")
     play.add_argument("--midi-map", metavar="NAME|FILE",
                       help="controller mapping: nanokontrol2, midimix, launchcontrol_xl, generic, or a .toml file")
     play.add_argument("--midi-ports", metavar="NAMES", type=lambda t: [p for p in t.split(",") if p.strip()],
@@ -97,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="128,256", help="generator resolutions to time, comma separated")
 
     train = sub.add_parser("train", help="train a model: 'instrument train image --help'", add_help=False)
-    train.add_argument("what", choices=["image"], help="which model to train")
+    train.add_argument("what", choices=["image", "timbre"], help="which model to train")
     train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that trainer")
 
     for name, text in (("convert", "convert a .pkl / .pt generator to .safetensors: 'instrument convert IN -o OUT'"),
@@ -150,7 +152,7 @@ def cmd_play(args) -> int:
                           fullscreen=args.fullscreen, seed=args.seed, device=args.device, fps=args.fps,
                           vsync=args.vsync, osc=args.osc, osc_host=args.osc_host, osc_port=args.osc_port,
                           oscquery_port=args.oscquery_port, record=args.record, scene=args.scene,
-                          midi=args.midi, midi_map=args.midi_map, midi_api=args.midi_api, midi_ports=args.midi_ports)
+                          audio=args.audio, audio_device=_device_arg(args.audio_device), midi=args.midi, midi_map=args.midi_map, midi_api=args.midi_api, midi_ports=args.midi_ports)
     log = lambda line: print(f"instrument: {line}", file=sys.stderr)  # noqa: E731 - stdout is for the stats
     engine = Engine(options, log=log)
     engine.start()
@@ -167,6 +169,11 @@ def cmd_play(args) -> int:
     return 0
 
 
+def _device_arg(text: str | None):
+    """A sounddevice device: its number when given as digits, else its name (or None for the default)."""
+    return int(text) if text is not None and text.isdigit() else text
+
+
 def cmd_doctor(args) -> int:
     from instrument.doctor import report
     print(report())
@@ -181,6 +188,9 @@ def cmd_bench(args) -> int:
 
 
 def cmd_train(args) -> int:
+    if args.what == "timbre":
+        from instrument.train.timbre import main as train_timbre
+        return train_timbre(args.rest)
     from instrument.train.image import main as train_image
     return train_image(args.rest)
 

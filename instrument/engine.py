@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from instrument.audio.voice import TimbreVoice
 from instrument.control.keys import key_action
 from instrument.control.midi import MidiInput
 from instrument.control.midi_map import USER_MAP_PATH, load_preset
@@ -58,6 +59,8 @@ class PlayOptions:
     oscquery_port: int | None = 9001    # None: no OSCQuery discovery server
     record: str | None = None           # z-log path to record from the first frame
     scene: str | None = None            # scene preset (presets/scenes/<name>.toml) applied at start
+    audio: bool = True
+    audio_device: str | None = None     # sounddevice name or index; None: the default output
     midi: bool = True
     midi_map: str | None = None         # preset name or file; None: the user's learned map, else 'generic'
     midi_api: str = "auto"
@@ -90,6 +93,9 @@ class Engine:
             with quiet_c_stderr():  # ALSA/JACK print their own failures; midi.message says it in one line
                 self.midi = MidiInput(self.store, self.conductor, _midi_mapping(options.midi_map),
                                       options.midi_api, options.midi_ports)
+        self.voice = None
+        if options.audio:
+            self.voice = TimbreVoice(self.store, self.conductor, G.z_dim, options.audio_device)
         self.recorder = RecordingSwitch(self.model, self.store, self.conductor, self.generator, options.seed,
                                         options.fps, log)
         if options.scene:
@@ -176,6 +182,16 @@ class Engine:
                          "pick another with --oscquery-port")
                 self.oscquery = None
 
+    def _start_voice(self) -> None:
+        """Sound, when an output device is there; otherwise one line and the show goes on silent."""
+        if self.voice is None:
+            return
+        with quiet_c_stderr():  # PortAudio's host APIs print their own probing failures
+            reason = self.voice.start()
+        if reason is not None:
+            self.log(f"{reason}; playing without sound (--no-audio hides this)")
+            self.voice = None
+
     def start(self) -> None:
         """Start the generator and wait (bounded) for its first frame, so the show opens on an image.
 
@@ -183,6 +199,7 @@ class Engine:
         loop keeps that stall out of the performance. The window stays responsive meanwhile."""
         self._start_control()
         self.generator.start()
+        self._start_voice()
         deadline = time.perf_counter() + FIRST_FRAME_WAIT_S
         while self.slot.published == 0 and self.generator.errors == 0 and time.perf_counter() < deadline:
             if self.window is not None:
@@ -271,7 +288,7 @@ class Engine:
         return self.surface.read()
 
     def close(self) -> None:
-        for server in (self.oscquery, self.osc, self.midi):
+        for server in (self.voice, self.oscquery, self.osc, self.midi):
             if server is not None:
                 server.stop()
         self.generator.stop()
@@ -341,6 +358,8 @@ class Engine:
             **self._control_stats(),
             **self.recorder.stats(),
             **(self.midi.stats() if self.midi is not None else {"midi_messages": 0, "midi_errors": 0}),
+            **(self.voice.stats() if self.voice is not None else
+               {"audio_callbacks": 0, "audio_xruns": 0, "audio_underruns": 0}),
         }
 
     def _control_stats(self) -> dict:

@@ -101,6 +101,13 @@ PARAMS: tuple[Param, ...] = (
     Param("sg3.translate.x", -1.0, 1.0, 0.0, unit="widths", smoothing_s=0.05, doc="StyleGAN3: move the image content sideways"),
     Param("sg3.translate.y", -1.0, 1.0, 0.0, unit="widths", smoothing_s=0.05, doc="StyleGAN3: move the image content up or down"),
     Param("sg3.rotate", -180.0, 180.0, 0.0, unit="°", smoothing_s=0.05, doc="StyleGAN3: rotate the image content"),
+    # The voice: the trajectory heard through the latent-timbre VAE.
+    Param("audio.gain", 0.0, 2.0, 0.5, smoothing_s=0.05, doc="Output level of the timbre synth"),
+    Param("timbre.amount", 0.0, 2.0, 1.0, smoothing_s=0.1, doc="How far the picture's latent moves the sound's latent (0 = the offset timbre)"),
+    Param("timbre.offset", -3.0, 3.0, 0.0, unit="σ", smoothing_s=0.1, doc="Shift of the timbre latent from the corpus mean, in posterior std"),
+    Param("timbre.scale", 0.1, 4.0, 1.0, unit="σ", curve="exp", smoothing_s=0.1, doc="Spread of the visually driven timbre latent, in posterior std"),
+    Param("timbre.freeze", 0, 1, 0, kind="bool", doc="Hold the current timbre: ignore new visual latents"),
+    Param("timbre.brightness", -2.0, 2.0, 0.0, unit="6 dB/oct", smoothing_s=0.05, doc="Spectral tilt around 1 kHz applied to decoded frames"),
     # The shader chain (shaders/*.glsl).
     Param("fx.feedback.amount", 0.0, 0.99, 0.0, smoothing_s=0.05, doc="How much of the previous output feeds back into the image"),
     Param("fx.feedback.zoom", 0.8, 1.25, 1.02, curve="exp", smoothing_s=0.05, unit="×", doc="Zoom applied to the fed-back image each frame"),

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 def options(**kw) -> PlayOptions:
     """Play options for tests: OSC on any free port, no OSCQuery, so parallel runs never collide."""
-    return PlayOptions(osc_port=0, oscquery_port=None, midi=False, **kw)
+    return PlayOptions(osc_port=0, oscquery_port=None, midi=False, audio=False, **kw)
 
 
 def _changes_when_target_changes(engine: Engine) -> tuple[float, float]:
