@@ -7,6 +7,7 @@ unless INSTRUMENT_DEBUG=1 is set.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -99,14 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="128,256", help="generator resolutions to time, comma separated")
 
     train = sub.add_parser("train", help="train a model: 'instrument train image --help'", add_help=False)
-    train.add_argument("what", choices=["image", "timbre"], help="which model to train")
+    train.add_argument("what", choices=["image", "timbre", "features"], help="which model to train")
     train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that trainer")
 
     for name, text in (("convert", "convert a .pkl / .pt generator to .safetensors: 'instrument convert IN -o OUT'"),
                        ("models", "describe what a model file holds: 'instrument models FILE'"),
                        ("render", "re-render a z-log to video: 'instrument render LOG -o out.mp4' (--help)"),
                        ("explore", "proxy video + z-log of N random samples: 'instrument explore N -o DIR'"),
-                       ("journeys", "short journeys between chosen rows of a z-log: 'instrument journeys LOG'")):
+                       ("journeys", "short journeys between chosen rows of a z-log: 'instrument journeys LOG'"),
+                       ("directions", "GANSpace directions of a model: 'instrument directions --model FILE'"),
+                       ("quality", "FID/KID/path length in our emoji feature space: 'instrument quality --model F'")):
         passthrough = sub.add_parser(name, help=text, add_help=False)
         passthrough.add_argument("rest", nargs=argparse.REMAINDER)
 
@@ -129,10 +132,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose own argument parser lives with the code they run: their arguments pass through untouched
+# (argparse's REMAINDER would swallow a leading option such as 'directions --model').
+PASSTHROUGH = {"convert": ("instrument.models.convert", "main_convert"),
+               "models": ("instrument.models.convert", "main_models"),
+               "render": ("instrument.record.render", "main_render"),
+               "explore": ("instrument.record.explore", "main_explore"),
+               "journeys": ("instrument.record.explore", "main_journeys"),
+               "directions": ("instrument.latent.directions", "main_directions"),
+               "quality": ("instrument.train.quality", "main_quality")}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in PASSTHROUGH:
+        module, function = PASSTHROUGH[argv[0]]
+        return _guarded(lambda: getattr(importlib.import_module(module), function)(argv[1:]))
     args = build_parser().parse_args(argv)
+    return _guarded(lambda: COMMANDS[args.command](args))
+
+
+def _guarded(run) -> int:
+    """Run a command: a person's mistake is one line and exit 2, never a traceback on stage."""
     try:
-        return COMMANDS[args.command](args)
+        return run()
     except InstrumentError as e:
         print(f"instrument: error: {e}", file=sys.stderr)
         return 2
@@ -188,36 +211,14 @@ def cmd_bench(args) -> int:
 
 
 def cmd_train(args) -> int:
+    if args.what == "features":
+        from instrument.train.features import main_features
+        return main_features(args.rest)
     if args.what == "timbre":
         from instrument.train.timbre import main as train_timbre
         return train_timbre(args.rest)
     from instrument.train.image import main as train_image
     return train_image(args.rest)
-
-
-def cmd_convert(args) -> int:
-    from instrument.models.convert import main_convert
-    return main_convert(args.rest)
-
-
-def cmd_models(args) -> int:
-    from instrument.models.convert import main_models
-    return main_models(args.rest)
-
-
-def cmd_render(args) -> int:
-    from instrument.record.render import main_render
-    return main_render(args.rest)
-
-
-def cmd_explore(args) -> int:
-    from instrument.record.explore import main_explore
-    return main_explore(args.rest)
-
-
-def cmd_journeys(args) -> int:
-    from instrument.record.explore import main_journeys
-    return main_journeys(args.rest)
 
 
 def cmd_conform(args) -> int:
@@ -250,6 +251,5 @@ def cmd_params(args) -> int:
 
 
 COMMANDS = {"play": cmd_play, "doctor": cmd_doctor, "bench": cmd_bench, "train": cmd_train, "zlog": cmd_zlog,
-            "convert": cmd_convert, "models": cmd_models, "conform": cmd_conform,
-            "render": cmd_render, "explore": cmd_explore, "journeys": cmd_journeys,
+            "conform": cmd_conform,
             "osc-namespace": cmd_osc_namespace, "params": cmd_params}
