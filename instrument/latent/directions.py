@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from instrument.models.weights import write_safetensors
 
 from instrument.errors import ModelError
 from instrument.latent.mixing import layer_groups
@@ -133,13 +133,7 @@ def save_directions(path: str | os.PathLike, d: Directions) -> None:
     meta = {"format": FORMAT, "model_sha256": d.model_sha256,
             "info": json.dumps({"samples": d.samples, "seed": d.seed, "total_variance": d.total_variance})}
     tensors = {"components": d.components.contiguous(), "std": d.std.contiguous(), "mean": d.mean.contiguous()}
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        save_file(tensors, str(tmp), metadata=meta)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_safetensors(tensors, path, meta)
 
 
 def load_directions(path: str | os.PathLike, expect_sha256: str | None = None) -> Directions:
