@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import safe_open
-from instrument.models.weights import write_safetensors
 
 from instrument.errors import ModelError
 from instrument.latent.mixing import layer_groups
+from instrument.models.weights import write_safetensors
 
 FORMAT = "instrument.directions"
 NUM_KNOBS = 8  # directions playable from knobs: direction.1 … direction.8
