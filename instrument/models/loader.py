@@ -16,7 +16,6 @@ from instrument.errors import ModelError
 from instrument.models.stylegan2 import DEFAULT_CONFIG, Generator, GeneratorConfig, make_generator
 from instrument.models.convert import load_any, sha256
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
 RANDOM_SEED = 0  # the untrained default's weights
 
 
@@ -29,16 +28,21 @@ class LoadedModel:
     trained: bool
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """CUDA when present, else MPS when present, else CPU; or the one asked for, if it exists."""
-    if name not in DEVICES:
-        raise ModelError(f"unknown device '{name}'; choose one of {', '.join(DEVICES)}")
-    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+def pick_device(name: str = "auto", kinds: tuple[str, ...] = ("cpu", "cuda", "mps")) -> torch.device:
+    """'auto': CUDA when present, else MPS when present (and allowed), else CPU; or the device asked for
+    ('cpu', 'cuda', 'cuda:N', 'mps'), if it is one of `kinds` and exists here."""
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available() and "mps" in kinds
     if name == "auto":
-        name = "cuda" if cuda else "mps" if mps else "cpu"
-    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
-        raise ModelError(f"device '{name}' is not available on this machine; use --device cpu or auto")
-    return torch.device(name)
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in kinds:
+        raise ModelError(f"unknown --device '{name}'; choose auto, {', '.join(k + (', cuda:N' if k == 'cuda' else '') for k in kinds)}")
+    if (device.type == "cuda" and not cuda) or (device.type == "mps" and not mps):
+        raise ModelError(f"--device '{name}' is not available on this machine; use --device cpu or auto")
+    return device
 
 
 def bundled_weights() -> Path | None:

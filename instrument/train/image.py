@@ -33,6 +33,7 @@ from PIL import Image
 
 from instrument.errors import InstrumentError
 from instrument.models.discriminator import Discriminator
+from instrument.models.loader import pick_device
 from instrument.models.stylegan2 import DEFAULT_CONFIG, Generator, GeneratorConfig
 from instrument.models.weights import save_generator
 from instrument.train import checkpoint as ckpt
@@ -81,27 +82,12 @@ class TrainOptions:
             parse_policy(self.augment)
         except ValueError as e:
             raise InstrumentError(f"--augment: {e}") from None
-        pick_device(self.device)
+        pick_device(self.device, ("cpu", "cuda"))
         for name in ("kimg", "batch", "lr", "snapshot_kimg", "log_every", "r1_interval", "grid"):
             if not getattr(self, name) > 0:
                 raise InstrumentError(f"{name} must be positive, got {getattr(self, name)}")
         if self.batch % min(4, self.batch):
             raise InstrumentError(f"batch must be a multiple of 4 (minibatch-stddev groups), got {self.batch}")
-
-
-def pick_device(name: str) -> torch.device:
-    """'auto' -> cuda when available, else cpu; 'cpu', 'cuda', 'cuda:N' as given (cuda must exist)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise InstrumentError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type not in ("cpu", "cuda"):
-        raise InstrumentError(f"device {name!r} is not supported; use auto, cpu, cuda or cuda:N")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InstrumentError(f"device {name!r} asked for, but torch sees no CUDA GPU; use --device cpu")
-    return device
 
 
 def save_grid(images: torch.Tensor, path: Path, side: int) -> None:
@@ -118,7 +104,7 @@ class ImageTrainer:
     def __init__(self, opts: TrainOptions, images: np.ndarray):
         opts.check()
         self.opts, self.images = opts, images
-        self.device = pick_device(opts.device)
+        self.device = pick_device(opts.device, ("cpu", "cuda"))
         self.amp_dtype = None
         if self.device.type == "cuda":
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

@@ -31,6 +31,7 @@ from instrument.audio.corpus import CorpusConfig, holdout_mask, load_corpus, wav
 from instrument.audio.spectral import SpectralConfig
 from instrument.audio.vae import TimbreVAE, VAEConfig, save_vae
 from instrument.errors import InstrumentError
+from instrument.models.loader import pick_device
 
 FORMAT = "instrument.train.timbre"
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -76,18 +77,6 @@ def _check_args(args: argparse.Namespace) -> None:
         args.hidden_widths = tuple(int(h) for h in args.hidden.split(","))
     except ValueError:
         raise TimbreTrainError(f"--hidden must be comma-separated integers like 512,256, got {args.hidden!r}") from None
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise TimbreTrainError(f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TimbreTrainError(f"--device {name} asked for CUDA but torch sees no GPU; use --device cpu")
-    return device
 
 
 # Data
@@ -231,7 +220,7 @@ def log(msg: str) -> None:
 def setup(args) -> tuple:
     torch.set_num_threads(max(1, args.threads))
     torch.manual_seed(args.seed)
-    device = pick_device(args.device)
+    device = pick_device(args.device, ("cpu", "cuda"))
     corpus, source = load_frames(args)
     train_np, held_np = split(corpus)
     if len(train_np) < 2:
