@@ -152,18 +152,12 @@ def save_vae(path: str | Path, model: TimbreVAE, spectral_config: SpectralConfig
 
 def load_vae(path: str | Path, device: str | torch.device = "cpu") -> TimbreVAE:
     """A TimbreVAE from a `save_vae` file, in eval mode; `.metadata` holds the file's metadata dict."""
-    from safetensors import safe_open
+    from instrument.models.weights import read_safetensors  # lazy: keeps the audio path free of model code
 
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"timbre model '{path}' does not exist; train one with 'instrument train timbre'")
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            meta = f.metadata() or {}
-            tensors = {name: f.get_tensor(name) for name in f.keys()}
-    except Exception as e:  # safetensors raises its own error types
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ModelError(f"timbre model '{path}' is not a readable safetensors file ({first})") from None
+    meta, tensors = read_safetensors(path, "timbre model")
     if meta.get("format") != FORMAT:
         raise ModelError(f"'{path}' has format {meta.get('format')!r}, expected {FORMAT!r}: not a timbre model")
     return _build(path, meta, tensors).to(device).eval()

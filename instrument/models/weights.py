@@ -40,6 +40,16 @@ def save_generator(G: Generator, path: str | os.PathLike, metadata: dict | None 
     write_safetensors(tensors, path, meta)
 
 
+def read_safetensors(path: Path, what: str, error=ModelError) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """(metadata, every tensor) of a safetensors file; an unreadable file is one `error` naming `what` and path."""
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            return f.metadata() or {}, {name: f.get_tensor(name) for name in f.keys()}
+    except Exception as e:  # safetensors raises its own error types
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise error(f"{what} '{path}' is not a readable safetensors file ({first})") from None
+
+
 def write_safetensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, str]) -> None:
     """Write tensors + string metadata to `path` through a temporary file renamed into place, so a crash or a
     full disk never leaves a half-written model behind."""

@@ -13,14 +13,11 @@ The file is written to a temporary name and renamed, so an interrupted save leav
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
-
 from instrument.errors import InstrumentError
+from instrument.models.weights import read_safetensors, write_safetensors
 
 FORMAT = "instrument.train.image"
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -52,12 +49,7 @@ def save_checkpoint(path: Path, modules: dict[str, torch.nn.Module], optimizers:
         tensors.update(_optimizer_tensors(name, opt))
         state[f"{name}_param_groups"] = opt.state_dict()["param_groups"]
     tensors.update({f"rng.{name}": g.get_state() for name, g in generators.items()})
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        save_file(tensors, str(tmp), metadata={"format": FORMAT, "state": json.dumps(state)})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_safetensors(tensors, path, {"format": FORMAT, "state": json.dumps(state)})
 
 
 def resolve(path: str | Path) -> Path:
@@ -73,13 +65,7 @@ def resolve(path: str | Path) -> Path:
 def read_checkpoint(path: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
     """(state JSON, all tensors) of a checkpoint written by `save_checkpoint`."""
     path = resolve(path)
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            meta = f.metadata() or {}
-            tensors = {name: f.get_tensor(name) for name in f.keys()}
-    except Exception as e:  # safetensors raises its own error types
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise CheckpointError(f"checkpoint '{path}' is not a readable safetensors file ({first})") from None
+    meta, tensors = read_safetensors(path, "checkpoint", CheckpointError)
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint '{path}' has format {meta.get('format')!r}, expected {FORMAT!r}; "
                               f"to start from a generator file use it as a model, not --resume")
