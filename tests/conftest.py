@@ -28,6 +28,16 @@ def _die_with_parent() -> None:
             pass
 
 
+# Terminate a helper server, killing it if it doesn't go within 10 s.
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 # Read the display number Xvfb writes to -displayfd once it is ready (it picks a free one itself).
 def _read_display_number(fd: int, proc: subprocess.Popen, log, timeout_s: float = 20.0) -> int:
     text, deadline = b"", time.monotonic() + timeout_s
@@ -67,12 +77,7 @@ def xvfb_display():
             os.environ.pop("DISPLAY", None)
         else:
             os.environ["DISPLAY"] = previous
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
         os.close(read_fd)
         log.close()
 
@@ -114,10 +119,5 @@ def jack_server():
     try:
         yield jack_env
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
         log.close()

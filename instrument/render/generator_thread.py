@@ -108,6 +108,7 @@ class GeneratorThread(threading.Thread):
         self.generator_ms = deque(maxlen=4096)   # model time per frame
         self.overhead_ms = deque(maxlen=4096)    # everything else in the loop: conductor, copies, publish
         self.on_frame = None  # optional callable(LatentFrame, Frame), e.g. the z-log writer's enqueue
+        self._sg3_slots = [conductor.store.slot(n) for n in ("sg3.translate.x", "sg3.translate.y", "sg3.rotate")]
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -145,9 +146,9 @@ class GeneratorThread(threading.Thread):
 
     def _input_transform(self) -> None:
         """StyleGAN3: the sg3.* parameters (smoothed by the conductor) move and turn the Fourier input."""
-        store, values = self.conductor.store, self.conductor.smoother.values
-        tx, ty, rot = (values[store.slot(n)] for n in ("sg3.translate.x", "sg3.translate.y", "sg3.rotate"))
-        self.renderer.G.set_input_transform((float(tx), float(ty)), float(rot))
+        values = self.conductor.smoother.values
+        tx, ty, rot = (float(values[i]) for i in self._sg3_slots)
+        self.renderer.G.set_input_transform((tx, ty), rot)
 
     def _publish(self, latent: LatentFrame, pixels: torch.Tensor, sampled_at: float, generated_at: float) -> None:
         frame = self.slot.acquire()
