@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from instrument.latent.interp import to_shell
 from instrument.record.explore import around, explore, journeys, main_journeys
 from instrument.record.video import read_row_index, read_video
 from instrument.record.zlog import ZlogReader
-from test_render_helpers import record_log, tiny_model
+from test_render_helpers import one_thread, record_log, tiny_model  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -10,18 +10,9 @@ from instrument.record.render import BatchRenderer, main_render, read_sidecar, r
 from instrument.record.video import read_row_index, read_video
 from instrument.record.zlog import ZlogReader
 from instrument.render.generator_thread import FrameRenderer
-from test_render_helpers import FPS, ROWS, record_log, sine_wav, tiny_model
+from test_render_helpers import FPS, ROWS, one_thread, record_log, sine_wav, tiny_model  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Two shared cores: a second intra-op thread spins against other workers and makes timings erratic."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

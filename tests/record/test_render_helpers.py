@@ -5,6 +5,7 @@ from __future__ import annotations
 import wave
 
 import numpy as np
+import pytest
 import torch
 
 from instrument.latent.conductor import Conductor
@@ -61,3 +62,12 @@ def sine_wav(path, seconds: float = 2.0, rate_hz: int = 48000) -> str:
         w.setframerate(rate_hz)
         w.writeframes(pcm.tobytes())
     return str(path)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Two shared cores: a second intra-op thread spins against other workers and makes timings erratic."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
