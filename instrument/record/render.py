@@ -16,6 +16,7 @@ import argparse
 import csv
 import math
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -289,7 +290,8 @@ def render(log_path, out_path, size=None, fps=None, model=None, mode: str = "row
     """Re-render z-log `log_path` into video `out_path`; see the module docstring and docs/rerender.md.
 
     models: several checkpoints for one trajectory, side by side (`grid`) or one file each (`out-<k>-<stem>`);
-    audio: None or a callable(log_path) -> WAV path (or None) whose sound is muxed in, cut to the video's length;
+    audio: None (silent), 'timbre' (the timbre voice rendered offline along the frames: instrument/record/sound.py),
+        a WAV path, or a callable(log_path) -> WAV path (or None); the sound is muxed in, cut to the video's length;
     code: burn the row-index code into the bottom-left corner (the sidecar CSV is always written).
     """
     if mode not in MODES:
@@ -304,9 +306,23 @@ def render(log_path, out_path, size=None, fps=None, model=None, mode: str = "row
         tile_size = tile_size or default_size(loaded[0].generator.img_resolution)
         shots = row_shots(reader) if mode == "rows" else event_shots(reader, rate)
         total = reader.recovered if mode == "rows" else len(output_times(reader, rate))
-        wav = audio(log_path) if audio is not None else None
         job = _Job(loaded, dev, batch, tile_size, rate, FxTrack(reader.header, fx), grid or len(loaded) == 1, code)
-        return job.run(shots, total, out_path, wav, progress)
+        with tempfile.TemporaryDirectory(prefix="instrument-render-") as tmp:
+            wav = _sound(audio, reader, mode, rate, Path(tmp), log_path)
+            return job.run(shots, total, out_path, wav, progress)
+
+
+def _sound(audio, reader: ZlogReader, mode: str, rate: float, tmp: Path, log_path):
+    """The WAV to mux: None, a given file, or (audio == 'timbre') the timbre voice rendered along the frames."""
+    if audio is None:
+        return None
+    if audio != "timbre":
+        return audio(log_path) if callable(audio) else audio
+    from instrument.record.sound import logged_audio, write_timbre_wav
+    if mode == "rows":
+        return write_timbre_wav(row_shots(reader), rate, reader.header, tmp / "timbre.wav",
+                                logged_audio(reader.rows()))
+    return write_timbre_wav(event_shots(reader, rate), rate, reader.header, tmp / "timbre.wav")
 
 
 def default_size(resolution: int) -> tuple[int, int]:
@@ -440,21 +456,21 @@ def render_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fx", dest="fx", action="store_false", help="skip feedback and pixel sort")
     p.add_argument("--no-code", dest="code", action="store_false", help="do not burn the row-index code")
     sound = p.add_mutually_exclusive_group()
-    sound.add_argument("--audio", metavar="WAV", help="mux this WAV's sound")
-    sound.add_argument("--no-audio", action="store_true", help="no sound, even where a sound hook is wired")
+    sound.add_argument("--audio", metavar="WAV", help="mux this WAV's sound instead of the timbre voice's")
+    sound.add_argument("--no-audio", action="store_true", help="no sound (default: the timbre voice, rendered offline)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
-def main_render(argv: list[str] | None = None, audio_hook=None) -> int:
-    """`instrument render`; `audio_hook(log_path) -> WAV path | None` is the sound engine's, when wired."""
+def main_render(argv: list[str] | None = None) -> int:
+    """`instrument render`: sound from the timbre voice unless --audio WAV or --no-audio."""
     try:
         args = render_parser().parse_args(argv)
         if args.model and args.models:
             raise InstrumentError("give --model or --models, not both")
         if args.batch is not None and args.batch < 1:
             raise InstrumentError(f"--batch must be at least 1, got {args.batch}")
-        hook = None if args.no_audio else (lambda _log: args.audio) if args.audio else audio_hook
+        hook = None if args.no_audio else args.audio or "timbre"
         if args.audio and not Path(args.audio).is_file():
             raise InstrumentError(f"audio file '{args.audio}' does not exist")
         result = render(args.log, args.output, size=args.size, fps=args.fps, model=args.model, mode=args.mode,
