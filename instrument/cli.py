@@ -109,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                        ("explore", "proxy video + z-log of N random samples: 'instrument explore N -o DIR'"),
                        ("journeys", "short journeys between chosen rows of a z-log: 'instrument journeys LOG'"),
                        ("directions", "GANSpace directions of a model: 'instrument directions --model FILE'"),
-                       ("quality", "FID/KID/path length in our emoji feature space: 'instrument quality --model F'")):
+                       ("quality", "FID/KID/path length in our emoji feature space: 'instrument quality --model F'"),
+                       ("showcase", "sample grid + interpolation strips as PNG: 'instrument showcase -o DIR'")):
         passthrough = sub.add_parser(name, help=text, add_help=False)
         passthrough.add_argument("rest", nargs=argparse.REMAINDER)
 
@@ -140,7 +141,8 @@ PASSTHROUGH = {"convert": ("instrument.models.convert", "main_convert"),
                "explore": ("instrument.record.explore", "main_explore"),
                "journeys": ("instrument.record.explore", "main_journeys"),
                "directions": ("instrument.latent.directions", "main_directions"),
-               "quality": ("instrument.train.quality", "main_quality")}
+               "quality": ("instrument.train.quality", "main_quality"),
+               "showcase": ("instrument.train.showcase", "main_showcase")}
 
 
 def main(argv: list[str] | None = None) -> int:
