@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
 import pytest
 
@@ -64,7 +63,10 @@ def xvfb_display():
         pytest.skip("Xvfb is not installed (Debian: apt install xvfb); window tests need an X server")
     log = tempfile.TemporaryFile()  # Xvfb's stderr, read back only if it fails to start
     read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen([binary, "-displayfd", str(write_fd), "-screen", "0", XVFB_SCREEN, "-nolisten", "tcp"],
+    # -noreset: by default Xvfb resets when its last client disconnects, and a window opened during the reset
+    # fails with "Failed to open display" (seen on a loaded machine between two window tests)
+    proc = subprocess.Popen([binary, "-displayfd", str(write_fd), "-screen", "0", XVFB_SCREEN, "-nolisten", "tcp",
+                             "-noreset"],
                             pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_die_with_parent)
     os.close(write_fd)
     display = f":{_read_display_number(read_fd, proc, log)}"  # read end stays open: Xvfb must not get SIGPIPE
@@ -84,11 +86,12 @@ def xvfb_display():
 
 # ---- JACK -------------------------------------------------------------------------------------------------------
 JACK_ARGS = ("-d", "dummy", "-r", "48000", "-p", "256")  # the machine's stand-in for a sound card and MIDI ports
+JACK_POOL = 4                                            # server names tried: instrument-test-0 .. -3
 
 
-def _jack_ready(env: dict, timeout_s: float = 10.0) -> bool:
+def _jack_ready(env: dict, proc: subprocess.Popen, timeout_s: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
         probe = subprocess.run(["jack_lsp"], env=env, capture_output=True)
         if probe.returncode == 0 and b"system:playback" in probe.stdout:
             return True
@@ -104,18 +107,24 @@ def jack_server():
     variables with monkeypatch."""
     if shutil.which("jackd") is None or shutil.which("jack_lsp") is None:
         pytest.skip("jackd is not installed (Debian: apt-get install jackd2); real audio/MIDI tests need JACK")
-    name = f"instrument-test-{uuid.uuid4().hex[:8]}"
-    jack_env = {"JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
-    env = {**os.environ, **jack_env, "JACK_NO_AUDIO_RESERVATION": "1"}
-    log = tempfile.TemporaryFile()  # why: a pipe nobody reads would fill and stall jackd
-    proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", *JACK_ARGS], env=env,
-                            stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_die_with_parent)
-    if not _jack_ready(env):
-        proc.kill()
-        proc.wait()
+    # Names from a small pool, not unique ones: JACK's registry holds 8 servers, and a server that died without
+    # cleaning up keeps its entry until a server of the same name starts again. A name in use by a concurrent
+    # session makes jackd exit at once, and the next name is tried.
+    for k in range(JACK_POOL):
+        name = f"instrument-test-{k}"
+        jack_env = {"JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
+        env = {**os.environ, **jack_env, "JACK_NO_AUDIO_RESERVATION": "1"}
+        log = tempfile.TemporaryFile()  # why: a pipe nobody reads would fill and stall jackd
+        proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", *JACK_ARGS], env=env,
+                                stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_die_with_parent)
+        if _jack_ready(env, proc):
+            break
+        _stop(proc)
         log.seek(0)
         err = log.read().decode(errors="replace").strip().splitlines()
-        pytest.fail(f"jackd did not start within 10 s: {err[-1] if err else 'no output'}")
+        log.close()
+    else:
+        pytest.fail(f"jackd did not start under any of {JACK_POOL} names: {err[-1] if err else 'no output'}")
     try:
         yield jack_env
     finally:
