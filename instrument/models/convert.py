@@ -18,6 +18,7 @@ import torch
 
 from instrument.errors import InstrumentError, ModelError
 from instrument.models import nvidia_pickle, rosinality
+from instrument.models.conditioning import conditioning_text
 from instrument.models.stylegan2 import Generator
 from instrument.models.weights import load_generator, save_generator
 
@@ -79,12 +80,19 @@ def _config_lines(config, num_ws: int) -> list[str]:
     channels = ", ".join(f"{r}: {config.channels(r)}" for r in resolutions)
     return [
         f"resolution   {config.img_resolution}x{config.img_resolution}, {config.img_channels} channels",
-        f"latents      z_dim {config.z_dim}, w_dim {config.w_dim}, num_ws {num_ws}, c_dim 0 (unconditional)",
-        f"mapping      {config.mapping_layers} layers, lr_mul {config.mapping_lr_mul:g}",
+        f"latents      z_dim {config.z_dim}, w_dim {config.w_dim}, num_ws {num_ws}, {conditioning_text(config)}",
+        f"mapping      {config.mapping_layers} layers, lr_mul {config.mapping_lr_mul:g}{_embed_text(config)}",
         f"channels     {channels} (channel_base {config.channel_base}, channel_max {config.channel_max})",
         f"synthesis    architecture {config.architecture}, fp16 in the top {config.num_fp16_res} resolutions, "
         f"conv_clamp {config.conv_clamp}",
     ]
+
+
+def _embed_text(config) -> str:
+    if not getattr(config, "c_dim", 0):
+        return ""
+    features = config.embed_features if config.embed_features is not None else config.w_dim
+    return f", class embedding {config.c_dim} -> {features}"
 
 
 def _num_ws(config) -> int:

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from instrument.errors import ModelError
-from instrument.models.stylegan2 import Generator, GeneratorConfig
+from instrument.models.stylegan2 import ARCHITECTURES, Generator, GeneratorConfig
 
 FORMAT = "nvidia-pickle"
 
@@ -280,18 +280,47 @@ def channel_rule(channels: dict[int, int], source: str) -> tuple[int, int]:
                      "channel_base / channel_max rule this generator can build")
 
 
-def _architecture(state: dict[str, torch.Tensor], resolutions: list[int], source: str) -> str:
-    if any(k.endswith(".skip.weight") for k in state):
-        raise ModelError(f"model file '{source}' uses the 'resnet' generator architecture, which is not "
-                         "supported yet; only 'skip' and 'orig'")
+def _architecture(synthesis: PersistentObject, state: dict[str, torch.Tensor], resolutions: list[int],
+                  source: str) -> str:
+    """'skip' (a torgb per block), 'orig' (the last block's only) or 'resnet' (the last's only, plus a 1x1 `skip`
+    shortcut per upsampling block), read from the tensors and checked against the blocks' recorded attribute."""
     with_torgb = [r for r in resolutions if f"synthesis.b{r}.torgb.weight" in state]
-    return "orig" if with_torgb == resolutions[-1:] and len(resolutions) > 1 else "skip"
+    with_skip = [r for r in resolutions if f"synthesis.b{r}.skip.weight" in state]
+    declared = _attr(synthesis.child(f"b{resolutions[-1]}"), "architecture", _attr(synthesis, "architecture"))
+    if len(resolutions) == 1:
+        return declared if declared in ARCHITECTURES else "skip"
+    if with_torgb == resolutions and not with_skip:
+        found = "skip"
+    elif with_torgb == resolutions[-1:] and with_skip == resolutions[1:]:
+        found = "resnet"
+    elif with_torgb == resolutions[-1:] and not with_skip:
+        found = "orig"
+    else:
+        raise ModelError(f"model file '{source}' has torgb layers at {with_torgb} and skip layers at {with_skip}, "
+                         "which match no StyleGAN2 architecture (skip, orig, resnet)")
+    if declared is not None and declared != found:
+        raise ModelError(f"model file '{source}' records architecture {declared!r} but its tensors are those of "
+                         f"{found!r}; the file is inconsistent")
+    return found
+
+
+def class_conditioning(G: PersistentObject, state: dict, w_dim: int, source: str) -> tuple[int, int | None]:
+    """(c_dim, embed_features or None when it equals w_dim), from the `embed` layer's shape and the c_dim kwarg."""
+    recorded = int(_attr(G, "c_dim", 0) or 0)
+    embed = state.get("mapping.embed.weight")  # [embed_features, c_dim]
+    if embed is None:
+        if recorded:
+            raise ModelError(f"model file '{source}' records c_dim={recorded} but has no mapping.embed layer; "
+                             "the file is inconsistent")
+        return 0, None
+    if embed.ndim != 2 or (recorded and recorded != embed.shape[1]):
+        raise ModelError(f"model file '{source}' has mapping.embed.weight of shape {list(embed.shape)}, expected "
+                         f"[embed_features, c_dim={recorded}]")
+    features = int(embed.shape[0])
+    return int(embed.shape[1]), None if features == w_dim else features
 
 
 def _check_supported(G: PersistentObject, state: dict, source: str) -> None:
-    if (_attr(G, "c_dim", 0) or 0) > 0 or "mapping.embed.weight" in state:
-        raise ModelError(f"model file '{source}' holds a conditional generator (c_dim={_attr(G, 'c_dim')}); "
-                         "conditional models are not supported yet")
     if G.class_name != "Generator" or G.child("mapping") is None or G.child("synthesis") is None:
         raise ModelError(f"model file '{source}': G_ema is a {G.class_name} without mapping and synthesis "
                          "networks; expected a StyleGAN2 Generator")
@@ -325,11 +354,14 @@ def extract_generator(tree: dict, source: str = "network pickle") -> tuple[Gener
         channels[r] = state[f"synthesis.b{r}.conv1.weight"].shape[0]
     base, cmax = channel_rule(channels, source)
     fc0 = mapping.child("fc0")
+    w_dim = int(_attr(G, "w_dim"))
+    c_dim, embed_features = class_conditioning(G, state, w_dim, source)
     config = GeneratorConfig(
-        z_dim=int(_attr(G, "z_dim")), w_dim=int(_attr(G, "w_dim")),
+        z_dim=int(_attr(G, "z_dim")), w_dim=w_dim, c_dim=c_dim, embed_features=embed_features,
         mapping_layers=sum(1 for k in state if re.fullmatch(r"mapping\.fc\d+\.weight", k)),
         img_resolution=res, img_channels=int(_attr(G, "img_channels", 3)), channel_base=base, channel_max=cmax,
-        architecture=_architecture(state, resolutions, source), num_fp16_res=_num_fp16_res(synthesis, resolutions),
+        architecture=_architecture(synthesis, state, resolutions, source),
+        num_fp16_res=_num_fp16_res(synthesis, resolutions),
         conv_clamp=_attr(synthesis.child("b4").child("conv1"), "conv_clamp"),
         mapping_lr_mul=float(_attr(fc0, "bias_gain", _attr(mapping, "lr_multiplier", 0.01))),
         w_avg_beta=float(_attr(mapping, "w_avg_beta", 0.995)))

@@ -141,6 +141,9 @@ def to_nvidia(state: dict[str, torch.Tensor], config: GeneratorConfig, source: s
 
 def from_nvidia(state: dict[str, torch.Tensor], config: GeneratorConfig) -> dict[str, torch.Tensor]:
     """NVIDIA-named state dict -> rosinality g_ema plus 'latent_avg' (what their checkpoints carry)."""
+    if config.architecture != "skip" or config.c_dim:
+        raise ModelError(f"rosinality's Generator has no {config.architecture!r} architecture or class input "
+                         f"(this one: c_dim {config.c_dim}); only unconditional 'skip' generators can be written")
     out = {}
     for nv, ro, _, back in name_pairs(config):
         t = state[nv].detach().to(torch.float32).contiguous()

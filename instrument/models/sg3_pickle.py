@@ -25,7 +25,8 @@ import torch
 from safetensors import safe_open
 
 from instrument.errors import ModelError
-from instrument.models.nvidia_pickle import PersistentObject, _attr, flat_state_dict
+from instrument.models.conditioning import conditioning_text
+from instrument.models.nvidia_pickle import PersistentObject, _attr, class_conditioning, flat_state_dict
 from instrument.models.stylegan3 import StyleGAN3Config, StyleGAN3Generator, layer_specs
 from instrument.models.weights import _check_tensors, _decode_metadata, _read_header, _reason
 
@@ -82,8 +83,12 @@ def _config(G: PersistentObject, state: dict, source: str) -> StyleGAN3Config:
         if name in kw:
             kw[name] = float(kw[name])
     fc0 = mapping.child("fc0")
+    c_dim, embed_features = class_conditioning(G, state, int(_attr(G, "w_dim")), source)
+    if embed_features is not None:
+        raise ModelError(f"model file '{source}' has a class embedding of width {embed_features}; a StyleGAN3 "
+                         f"generator embeds classes at w_dim ({_attr(G, 'w_dim')})")
     try:
-        return StyleGAN3Config(
+        return StyleGAN3Config(c_dim=c_dim,
             z_dim=int(_attr(G, "z_dim")), w_dim=int(_attr(G, "w_dim")), img_resolution=int(_attr(G, "img_resolution")),
             img_channels=int(_attr(G, "img_channels", 3)),
             mapping_layers=sum(1 for k in state if re.fullmatch(r"mapping\.fc\d+\.weight", k)),
@@ -118,9 +123,6 @@ def extract_sg3(tree: dict, source: str = "network pickle") -> tuple[StyleGAN3Co
         raise ModelError(f"model file '{source}' has no generator network; its top level holds "
                          f"{', '.join(map(str, tree)) or 'nothing'}, expected G_ema")
     state = flat_state_dict(G)
-    if (_attr(G, "c_dim", 0) or 0) > 0 or "mapping.embed.weight" in state:
-        raise ModelError(f"model file '{source}' holds a conditional generator (c_dim={_attr(G, 'c_dim')}); "
-                         "conditional models are not supported yet")
     if G.child("mapping") is None or G.child("synthesis") is None or not is_stylegan3(state):
         raise ModelError(f"model file '{source}': G_ema is a {G.class_name} without StyleGAN3 mapping and "
                          "synthesis networks")
@@ -195,7 +197,7 @@ def describe_lines(config: StyleGAN3Config, num_ws: int) -> list[str]:
     kind = "R (1x1 convs, radial filters)" if config.use_radial_filters else "T"
     return [
         f"resolution   {config.img_resolution}x{config.img_resolution}, {config.img_channels} channels",
-        f"latents      z_dim {config.z_dim}, w_dim {config.w_dim}, num_ws {num_ws}, c_dim 0 (unconditional)",
+        f"latents      z_dim {config.z_dim}, w_dim {config.w_dim}, num_ws {num_ws}, {conditioning_text(config)}",
         f"mapping      {config.mapping_layers} layers, lr_mul {config.mapping_lr_mul:g}",
         f"synthesis    StyleGAN3-{kind}, {len(specs)} layers {specs[0].name} .. {specs[-1].name}, "
         f"channel_base {config.channel_base}, channel_max {config.channel_max}, conv_clamp {config.conv_clamp}",

@@ -7,6 +7,7 @@ converted NVIDIA pickle and a model trained here share one set of tensors and on
     G = make_generator(DEFAULT_CONFIG, seed=0)
     ws = G.mapping(z, truncation_psi=0.7)            # [batch, num_ws, w_dim]
     img = G.synthesis(ws, noise_mode="const")        # [batch, 3, res, res], about [-1, 1] once trained
+    ws = G.mapping(z, c=one_hot)                     # conditional models (c_dim > 0): c is [batch, c_dim]
 
 Activations run channels_last (NHWC): oneDNN on CPU is several times faster on it, and 3x3 conv weights are
 stored in the matching layout (values and state_dict names unchanged) so no weight is reordered per frame.
@@ -21,13 +22,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from instrument.models.mapping import FullyConnectedLayer, MappingNetwork, random_classes
 from instrument.models.ops import (
     LRELU_GAIN, LRELU_SLOPE, cast, conv_weight_layout, demodulation_coefs, fir_weight, fp16_prenormalize,
-    modulated_conv2d, modulated_conv2d_folded, normalize_2nd_moment, prefer_folded, setup_filter, upsample2d,
+    modulated_conv2d, modulated_conv2d_folded, prefer_folded, setup_filter, upsample2d,
 )
 
-ARCHITECTURES = ("orig", "skip")  # 'resnet' is not implemented yet
+ARCHITECTURES = ("orig", "skip", "resnet")
 NOISE_MODES = ("const", "random", "none", "off")
+RESIDUAL_GAIN = math.sqrt(0.5)  # 'resnet' blocks: shortcut + main path keep unit variance
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class GeneratorConfig:
     conv_clamp: float | None = None  # clamp pre-activations to +-conv_clamp
     mapping_lr_mul: float = 0.01
     w_avg_beta: float = 0.995
+    c_dim: int = 0  # class labels of a conditional model; 0 = unconditional
+    embed_features: int | None = None  # width of the class embedding; None = w_dim
 
     def __post_init__(self) -> None:
         r = self.img_resolution
@@ -56,6 +61,9 @@ class GeneratorConfig:
         if self.channels(r) < 1:
             raise ValueError(f"channel_base={self.channel_base} / channel_max={self.channel_max} leave no "
                              f"channels at {r}x{r}; raise them")
+        if self.c_dim < 0 or (self.embed_features is not None and self.embed_features < 1):
+            raise ValueError(f"c_dim must be >= 0 and embed_features >= 1 (or None), got c_dim={self.c_dim}, "
+                             f"embed_features={self.embed_features}")
 
     def channels(self, res: int) -> int:
         return min(self.channel_base // res, self.channel_max)
@@ -81,54 +89,6 @@ DEFAULT_CONFIG = GeneratorConfig(z_dim=256, w_dim=256, img_resolution=128, chann
 def _after_load(module: nn.Module, incompatible_keys) -> None:
     """load_state_dict post-hook: refresh what is derived from loaded tensors (FIR weights, layouts)."""
     module.after_load()
-
-
-class FullyConnectedLayer(nn.Module):
-    """Linear layer with equalized learning rate; optional leaky ReLU (gain sqrt 2)."""
-
-    def __init__(self, in_features: int, out_features: int, activation: str = "linear",
-                 lr_mul: float = 1.0, bias_init: float = 0.0):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)  # [out, in]
-        self.bias = nn.Parameter(torch.full([out_features], float(bias_init)))  # [out]
-        self.activation = activation
-        act_gain = LRELU_GAIN if activation == "lrelu" else 1.0  # folded in: lrelu(a) * g == lrelu(a * g)
-        self.weight_scale = act_gain * lr_mul / math.sqrt(in_features)
-        self.bias_scale = act_gain * lr_mul
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [batch, in] -> [batch, out]
-        # bias_scale * bias + weight_scale * (x @ weight.T) in one op (few ops matter: each re-takes the GIL)
-        x = torch.addmm(self.bias, x, self.weight.t(), beta=self.bias_scale, alpha=self.weight_scale)
-        return torch.nn.functional.leaky_relu(x, LRELU_SLOPE) if self.activation == "lrelu" else x
-
-
-class MappingNetwork(nn.Module):
-    """z -> w: normalize_2nd_moment, then `num_layers` lrelu FC layers; broadcast to num_ws; truncation."""
-
-    def __init__(self, z_dim: int, w_dim: int, num_ws: int, num_layers: int = 8,
-                 lr_mul: float = 0.01, w_avg_beta: float = 0.995):
-        super().__init__()
-        self.z_dim, self.w_dim, self.num_ws, self.w_avg_beta = z_dim, w_dim, num_ws, w_avg_beta
-        features = [z_dim] + [w_dim] * num_layers
-        self.layer_names = [f"fc{idx}" for idx in range(num_layers)]
-        for idx, name in enumerate(self.layer_names):
-            setattr(self, name, FullyConnectedLayer(features[idx], features[idx + 1], "lrelu", lr_mul=lr_mul))
-        self.register_buffer("w_avg", torch.zeros([w_dim]))  # running mean of w, the truncation centre
-
-    def forward(self, z: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
-                update_emas: bool = False) -> torch.Tensor:
-        x = normalize_2nd_moment(cast(z, torch.float32))  # [batch, z_dim]
-        for name in self.layer_names:
-            x = getattr(self, name)(x)  # [batch, w_dim]
-        if update_emas and self.w_avg_beta is not None:  # training only
-            with torch.no_grad():
-                self.w_avg.copy_(x.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
-        ws = x.unsqueeze(1).repeat(1, self.num_ws, 1)  # [batch, num_ws, w_dim]
-        if truncation_psi != 1:
-            cut = self.num_ws if truncation_cutoff is None else max(0, min(int(truncation_cutoff), self.num_ws))
-            head = self.w_avg.lerp(ws[:, :cut], truncation_psi)  # [batch, cut, w_dim]
-            ws = torch.cat([head, ws[:, cut:]], dim=1)
-        return ws
 
 
 class SynthesisLayer(nn.Module):
@@ -216,8 +176,38 @@ class ToRGBLayer(nn.Module):
         return y
 
 
+class SkipLayer(nn.Module):
+    """The 'resnet' block's shortcut (NVIDIA's Conv2dLayer, 1x1, no bias, up=2): x -> upsample2d(1x1 conv(x)) * gain.
+
+    NVIDIA's conv2d_resample runs a 1x1 conv before upsampling too (upfirdn2d, pad 2/1, gain 4); both steps are
+    linear, so the output gain sqrt(1/2) is folded into the weight gain.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, gain: float = 1.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, 1, 1]))  # [out, in, 1, 1]
+        self.register_buffer("resample_filter", setup_filter())
+        self.weight_gain = gain / math.sqrt(in_channels)
+        self.register_buffer("fir_up", None, persistent=False)  # [out, 1, 4, 4], derived
+        self.register_load_state_dict_post_hook(_after_load)
+        self.after_load()
+
+    @torch.no_grad()
+    def after_load(self) -> None:
+        f = fir_weight(self.resample_filter.float(), self.weight.shape[0], gain=4, transposed=True)
+        self.fir_up = f.to(self.resample_filter.device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [batch, in, h, w] -> [batch, out, 2h, 2w]
+        x = torch.nn.functional.conv2d(x, cast(self.weight * self.weight_gain, x.dtype))
+        return upsample2d(x, self.fir_up)
+
+
 class SynthesisBlock(nn.Module):
-    """One resolution: [const | conv0 (2x up)] -> conv1 -> torgb, with the skip image upsampled alongside."""
+    """One resolution: [const | conv0 (2x up)] -> conv1 -> torgb, with the skip image upsampled alongside.
+
+    'skip' (config E/F) sums every block's torgb into the image; 'orig' and 'resnet' draw the image with the last
+    block's torgb only, and 'resnet' adds a shortcut around conv0 + conv1, both paths scaled by sqrt(1/2).
+    """
 
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, img_channels: int,
                  is_last: bool, architecture: str = "skip", conv_clamp: float | None = None,
@@ -226,6 +216,8 @@ class SynthesisBlock(nn.Module):
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture {architecture!r} is not implemented; use one of {ARCHITECTURES}")
         self.in_channels, self.img_channels, self.use_fp16 = in_channels, img_channels, use_fp16
+        self.architecture = architecture
+        residual = in_channels != 0 and architecture == "resnet"
         self.register_buffer("resample_filter", setup_filter())
         self.num_conv = self.num_torgb = 0
         if in_channels == 0:
@@ -235,6 +227,8 @@ class SynthesisBlock(nn.Module):
             self.num_conv += 1
         self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, conv_clamp=conv_clamp)
         self.num_conv += 1
+        if residual:
+            self.skip = SkipLayer(in_channels, out_channels, gain=RESIDUAL_GAIN)
         if is_last or architecture == "skip":
             self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
             self.num_torgb += 1
@@ -255,14 +249,21 @@ class SynthesisBlock(nn.Module):
         w_iter = iter(ws.unbind(dim=1))
         fp16 = self.use_fp16 and not force_fp32 and ws.device.type == "cuda"
         dtype = torch.float16 if fp16 else torch.float32
+        shortcut = None
         if self.in_channels == 0:
             x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1)
             x = x.to(dtype=dtype, memory_format=torch.channels_last)  # every later op keeps NHWC
         else:
             if x.dtype != dtype or not x.is_contiguous(memory_format=torch.channels_last):
                 x = x.to(dtype=dtype, memory_format=torch.channels_last)
+            shortcut = self.skip(x) if self.architecture == "resnet" else None
             x = self.conv0(x, next(w_iter), noise_mode, noise_generator)
         x = self.conv1(x, next(w_iter), noise_mode, noise_generator)
+        if shortcut is not None:
+            # NVIDIA runs conv1 with gain sqrt(1/2) (output and clamp scaled): the same as scaling conv1's clamped
+            # output here, since clamp(a, +-c) * g == clamp(a * g, +-c * g) for g > 0. In place on the shortcut:
+            # conv1's lrelu output is kept for its backward.
+            x = shortcut.add_(x, alpha=RESIDUAL_GAIN)
         if img is not None:
             img = upsample2d(img, self.fir_img_up)
         if self.num_torgb:
@@ -314,16 +315,17 @@ class Generator(nn.Module):
         super().__init__()
         cfg = config or GeneratorConfig()
         self.config = cfg
-        self.z_dim, self.c_dim, self.w_dim = cfg.z_dim, 0, cfg.w_dim
+        self.z_dim, self.c_dim, self.w_dim = cfg.z_dim, cfg.c_dim, cfg.w_dim
         self.img_resolution, self.img_channels = cfg.img_resolution, cfg.img_channels
         self.synthesis = SynthesisNetwork(cfg)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(cfg.z_dim, cfg.w_dim, self.num_ws, cfg.mapping_layers,
-                                      cfg.mapping_lr_mul, cfg.w_avg_beta)
+                                      cfg.mapping_lr_mul, cfg.w_avg_beta, cfg.c_dim, cfg.embed_features)
 
-    def forward(self, z: torch.Tensor, truncation_psi: float = 1, truncation_cutoff: int | None = None,
-                noise_mode: str = "const", noise_generator: torch.Generator | None = None) -> torch.Tensor:
-        ws = self.mapping(z, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1,
+                truncation_cutoff: int | None = None, noise_mode: str = "const",
+                noise_generator: torch.Generator | None = None) -> torch.Tensor:
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode, noise_generator=noise_generator)
 
 
@@ -339,6 +341,7 @@ def make_generator(config: GeneratorConfig, seed: int, w_avg_samples: int = 4096
         G = Generator(config)
     G.eval().requires_grad_(False)
     if w_avg_samples > 0:
-        z = torch.randn([w_avg_samples, config.z_dim], generator=torch.Generator().manual_seed(seed))
-        G.mapping.w_avg.copy_(G.mapping(z)[:, 0].mean(dim=0))
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn([w_avg_samples, config.z_dim], generator=gen)
+        G.mapping.w_avg.copy_(G.mapping(z, random_classes(w_avg_samples, config.c_dim, gen))[:, 0].mean(dim=0))
     return G

@@ -28,7 +28,8 @@ from instrument.models.sg3_ops import (
     apply_separable, design_lowpass_filter, downsample_fir, fir_kernels, lrelu_clamp,
     modulated_conv2d, upsample_fir, upsample_matrix,
 )
-from instrument.models.stylegan2 import NOISE_MODES, FullyConnectedLayer, MappingNetwork
+from instrument.models.mapping import FullyConnectedLayer, MappingNetwork, random_classes
+from instrument.models.stylegan2 import NOISE_MODES
 
 CONFIG_KINDS = ("t", "r")
 
@@ -60,6 +61,7 @@ class StyleGAN3Config:
     use_radial_filters: bool = False  # True for config R: jinc down-filters in non-critical layers
     conv_clamp: float | None = 256.0
     magnitude_ema_beta: float = 0.999
+    c_dim: int = 0  # class labels of a conditional model (embedding width w_dim, as NVIDIA's); 0 = unconditional
 
     def __post_init__(self) -> None:
         r = self.img_resolution
@@ -348,16 +350,17 @@ class StyleGAN3Generator(nn.Module):
         super().__init__()
         cfg = config or StyleGAN3Config()
         self.config = cfg
-        self.z_dim, self.c_dim, self.w_dim = cfg.z_dim, 0, cfg.w_dim
+        self.z_dim, self.c_dim, self.w_dim = cfg.z_dim, cfg.c_dim, cfg.w_dim
         self.img_resolution, self.img_channels = cfg.img_resolution, cfg.img_channels
         self.synthesis = SynthesisNetwork(cfg)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(cfg.z_dim, cfg.w_dim, self.num_ws, cfg.mapping_layers,
-                                      cfg.mapping_lr_mul, cfg.w_avg_beta)
+                                      cfg.mapping_lr_mul, cfg.w_avg_beta, cfg.c_dim)
 
-    def forward(self, z: torch.Tensor, truncation_psi: float = 1, truncation_cutoff: int | None = None,
-                noise_mode: str = "const", noise_generator: torch.Generator | None = None) -> torch.Tensor:
-        ws = self.mapping(z, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1,
+                truncation_cutoff: int | None = None, noise_mode: str = "const",
+                noise_generator: torch.Generator | None = None) -> torch.Tensor:
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode, noise_generator=noise_generator)
 
     @torch.no_grad()
@@ -374,6 +377,7 @@ def make_stylegan3(config: StyleGAN3Config, seed: int, w_avg_samples: int = 4096
         G = StyleGAN3Generator(config)
     G.eval().requires_grad_(False)
     if w_avg_samples > 0:
-        z = torch.randn([w_avg_samples, config.z_dim], generator=torch.Generator().manual_seed(seed))
-        G.mapping.w_avg.copy_(G.mapping(z)[:, 0].mean(dim=0))
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn([w_avg_samples, config.z_dim], generator=gen)
+        G.mapping.w_avg.copy_(G.mapping(z, random_classes(w_avg_samples, config.c_dim, gen))[:, 0].mean(dim=0))
     return G

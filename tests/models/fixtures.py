@@ -138,12 +138,24 @@ def _torgb(layer, marker: Path) -> Reduce:
                       {"affine": _fc(layer.affine, marker)}, attrs)
 
 
+def _skip(layer, marker: Path) -> Reduce:
+    """The resnet shortcut as NVIDIA's Conv2dLayer(kernel_size=1, bias=False, up=2): `bias` a plain None."""
+    out_channels, in_channels = layer.weight.shape[:2]
+    attrs = {"in_channels": in_channels, "out_channels": out_channels, "activation": "linear", "up": 2, "down": 1,
+             "conv_clamp": None, "padding": 0, "weight_gain": 1 / np.sqrt(in_channels), "act_gain": 1.0,
+             "bias": None}
+    return persistent("Conv2dLayer", marker, {"weight": layer.weight}, {"resample_filter": layer.resample_filter},
+                      {}, attrs)
+
+
 def _block(block, res: int, cfg, marker: Path) -> Reduce:
     params = {"const": block.const} if block.in_channels == 0 else {}
     children = {"conv0": _layer(block.conv0, marker)} if block.in_channels else {}
     children["conv1"] = _layer(block.conv1, marker)
     if block.num_torgb:
         children["torgb"] = _torgb(block.torgb, marker)
+    if hasattr(block, "skip"):
+        children["skip"] = _skip(block.skip, marker)
     attrs = {"in_channels": block.in_channels, "w_dim": cfg.w_dim, "resolution": res, "img_channels": 3,
              "is_last": res == cfg.img_resolution, "architecture": cfg.architecture, "use_fp16": block.use_fp16,
              "channels_last": False, "num_conv": block.num_conv, "num_torgb": block.num_torgb}
@@ -155,21 +167,23 @@ def generator_tree(G: Generator, marker: Path) -> Reduce:
     cfg, syn, mapping = G.config, G.synthesis, G.mapping
     blocks = {f"b{r}": _block(getattr(syn, f"b{r}"), r, cfg, marker) for r in syn.block_resolutions}
     syn_kwargs = EasyDict(channel_base=cfg.channel_base, channel_max=cfg.channel_max,
-                          num_fp16_res=cfg.num_fp16_res, conv_clamp=cfg.conv_clamp)
+                          num_fp16_res=cfg.num_fp16_res, conv_clamp=cfg.conv_clamp, architecture=cfg.architecture)
     old_numpy = Reduce(Global("numpy.core.multiarray", "scalar"),
                        (np.dtype("int64"), struct.pack("<q", cfg.img_resolution)))
     synthesis = persistent("SynthesisNetwork", marker, {}, {}, blocks, {
         "w_dim": cfg.w_dim, "img_resolution": old_numpy, "img_resolution_log2": int(math.log2(cfg.img_resolution)),
         "img_channels": 3, "block_resolutions": syn.block_resolutions, "num_ws": syn.num_ws}, syn_kwargs)
-    fcs = {name: _fc(getattr(mapping, name), marker, cfg.mapping_lr_mul) for name in mapping.layer_names}
+    fcs = {"embed": _fc(mapping.embed, marker)} if cfg.c_dim else {}  # NVIDIA registers embed before fc0
+    fcs.update({name: _fc(getattr(mapping, name), marker, cfg.mapping_lr_mul) for name in mapping.layer_names})
     mapping_node = persistent("MappingNetwork", marker, {}, {"w_avg": mapping.w_avg}, fcs, {
-        "z_dim": cfg.z_dim, "c_dim": 0, "w_dim": cfg.w_dim, "num_ws": G.num_ws, "num_layers": cfg.mapping_layers,
-        "w_avg_beta": cfg.w_avg_beta}, EasyDict(num_layers=cfg.mapping_layers))
+        "z_dim": cfg.z_dim, "c_dim": cfg.c_dim, "w_dim": cfg.w_dim, "num_ws": G.num_ws,
+        "num_layers": cfg.mapping_layers, "w_avg_beta": cfg.w_avg_beta},
+        EasyDict(num_layers=cfg.mapping_layers, embed_features=cfg.embed_features))
     return persistent("Generator", marker, {}, {}, {"synthesis": synthesis, "mapping": mapping_node}, {
-        "z_dim": cfg.z_dim, "c_dim": 0, "w_dim": cfg.w_dim, "img_resolution": np.int64(cfg.img_resolution),
+        "z_dim": cfg.z_dim, "c_dim": cfg.c_dim, "w_dim": cfg.w_dim, "img_resolution": np.int64(cfg.img_resolution),
         "img_channels": 3, "num_ws": G.num_ws},
-        EasyDict(z_dim=cfg.z_dim, c_dim=0, w_dim=cfg.w_dim, img_resolution=cfg.img_resolution, img_channels=3,
-                 mapping_kwargs=EasyDict(), synthesis_kwargs=syn_kwargs))
+        EasyDict(z_dim=cfg.z_dim, c_dim=cfg.c_dim, w_dim=cfg.w_dim, img_resolution=cfg.img_resolution,
+                 img_channels=3, mapping_kwargs=EasyDict(), synthesis_kwargs=syn_kwargs))
 
 
 def network_pickle(G: Generator, path: Path, marker: Path, protocol: int = 4) -> Path:

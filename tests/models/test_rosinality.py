@@ -156,3 +156,11 @@ def test_convert_and_describe(G, tmp_path):
     assert meta["source_format"] == "rosinality"
     with torch.inference_mode():
         assert torch.equal(G(z_batch(), truncation_psi=0.7), G2(z_batch(), truncation_psi=0.7))
+
+
+def test_resnet_or_conditional_has_no_rosinality_form():
+    for kw in (dict(architecture="resnet"), dict(c_dim=3)):
+        G = make_generator(GeneratorConfig(z_dim=16, w_dim=16, mapping_layers=2, img_resolution=16, channel_base=128,
+                                           channel_max=16, **kw), seed=0, w_avg_samples=0)
+        with pytest.raises(ModelError, match="only unconditional 'skip' generators"):
+            ro.from_nvidia(G.state_dict(), G.config)

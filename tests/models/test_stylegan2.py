@@ -64,8 +64,12 @@ def test_config_validation_and_dict_round_trip():
     assert GeneratorConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     with pytest.raises(ValueError, match="'bogus'"):
         GeneratorConfig.from_dict({**cfg.to_dict(), "bogus": 1})
-    with pytest.raises(ValueError, match="resnet"):
-        GeneratorConfig(architecture="resnet")
+    with pytest.raises(ValueError, match=r"'dense' is not supported; use one of \('orig', 'skip', 'resnet'\)"):
+        GeneratorConfig(architecture="dense")
+    with pytest.raises(ValueError, match="c_dim must be >= 0"):
+        GeneratorConfig(c_dim=-1)
+    cond = tiny(32, architecture="resnet", c_dim=10, embed_features=8)
+    assert GeneratorConfig.from_dict(json.loads(json.dumps(cond.to_dict()))) == cond
     with pytest.raises(ValueError, match="power of two"):
         GeneratorConfig(img_resolution=96)
     assert DEFAULT_CONFIG.img_resolution == 128

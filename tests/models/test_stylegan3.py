@@ -9,6 +9,7 @@ import torch
 from instrument.errors import ModelError
 from instrument.models import nvidia_pickle as nv
 from instrument.models import sg3_pickle
+from instrument.models.convert import describe
 from instrument.models.sg3_ops import (
     apply_separable, downsample_fir, lrelu_clamp, bessel_j1, design_lowpass_filter, filtered_lrelu, filtered_lrelu_reference, modulated_conv2d,
 )
@@ -196,14 +197,15 @@ def sg3_network_pickle(G: StyleGAN3Generator, path, marker):
         "num_layers": cfg.num_layers, "num_critical": cfg.num_critical, "margin_size": cfg.margin_size,
         "output_scale": cfg.output_scale, "num_fp16_res": cfg.num_fp16_res, "layer_names": syn.layer_names},
         EasyDict(w_dim=cfg.w_dim, img_resolution=cfg.img_resolution, img_channels=3, **kwargs), children)
-    fcs = {name: _fc(getattr(G.mapping, name), marker, cfg.mapping_lr_mul) for name in G.mapping.layer_names}
+    fcs = {"embed": _fc(G.mapping.embed, marker)} if cfg.c_dim else {}
+    fcs.update({name: _fc(getattr(G.mapping, name), marker, cfg.mapping_lr_mul) for name in G.mapping.layer_names})
     mapping = _node(G.mapping, marker, "MappingNetwork", {
-        "z_dim": cfg.z_dim, "c_dim": 0, "w_dim": cfg.w_dim, "num_ws": G.num_ws, "num_layers": cfg.mapping_layers,
+        "z_dim": cfg.z_dim, "c_dim": cfg.c_dim, "w_dim": cfg.w_dim, "num_ws": G.num_ws, "num_layers": cfg.mapping_layers,
         "w_avg_beta": cfg.w_avg_beta}, EasyDict(num_layers=cfg.mapping_layers), fcs)
     tree = persistent("Generator", marker, {}, {}, {"synthesis": synthesis, "mapping": mapping}, {
-        "z_dim": cfg.z_dim, "c_dim": 0, "w_dim": cfg.w_dim, "img_resolution": np.int64(cfg.img_resolution),
+        "z_dim": cfg.z_dim, "c_dim": cfg.c_dim, "w_dim": cfg.w_dim, "img_resolution": np.int64(cfg.img_resolution),
         "img_channels": 3, "num_ws": G.num_ws},
-        EasyDict(z_dim=cfg.z_dim, c_dim=0, w_dim=cfg.w_dim, img_resolution=cfg.img_resolution, img_channels=3,
+        EasyDict(z_dim=cfg.z_dim, c_dim=cfg.c_dim, w_dim=cfg.w_dim, img_resolution=cfg.img_resolution, img_channels=3,
                  mapping_kwargs=EasyDict(num_layers=cfg.mapping_layers), **kwargs))
     return write_pickle(path, {"G": tree, "D": None, "G_ema": tree, "augment_pipe": None})
 
@@ -224,6 +226,23 @@ def test_pickle_loads_exact_state_and_images(tmp_path, kind):
     G2 = sg3_pickle.sg3_from_state(config, state, path.name)
     with torch.inference_mode():
         assert torch.equal(G(z_batch(), truncation_psi=0.7), G2(z_batch(), truncation_psi=0.7))
+    assert not marker.exists()
+
+
+def test_conditional_pickle_loads_exact_state_and_images(tmp_path):
+    marker = tmp_path / "marker"
+    G = make_stylegan3(tiny("t", c_dim=5), seed=4, w_avg_samples=32)
+    path = sg3_network_pickle(G, tmp_path / "net.pkl", marker)
+    config, state = sg3_pickle.extract_sg3(nv.read_network_pickle(path), path.name)
+    assert config == G.config and config.c_dim == 5 and state["mapping.embed.weight"].shape == (G.w_dim, 5)
+    ref = G.state_dict()
+    assert set(state) == set(ref) and all(torch.equal(state[k], ref[k]) for k in ref)
+    G2 = sg3_pickle.sg3_from_state(config, state, path.name)
+    c = torch.eye(5)[[1, 3]]
+    with torch.inference_mode():
+        assert torch.equal(G(z_batch(), c, truncation_psi=0.7), G2(z_batch(), c, truncation_psi=0.7))
+        assert not torch.allclose(G2(z_batch(), c), G2(z_batch(), torch.eye(5)[[0, 4]]))
+    assert "c_dim 5 (conditional: 5 classes" in describe(path)
     assert not marker.exists()
 
 
