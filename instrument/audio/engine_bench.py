@@ -1,11 +1,17 @@
 """Sound under full load (not a test): the whole instrument playing on a private JACK dummy server.
 
-    python -m instrument.audio.engine_bench [--seconds 600] [--json PATH]
+    python -m instrument.audio.engine_bench [--seconds 600] [--json PATH] [--hops 2] [--target-blocks 2]
 
-Starts `jackd -d dummy -r 48000 -p 256` under a private name, runs `instrument play --offscreen` against it in a
-subprocess (so PortAudio starts after the server and the server outlives it), and reports the run's statistics:
-audio callbacks against the expected count, xruns (PortAudio status flags: missed JACK cycles), underruns
-(the ring ran dry and silence was played), with the display and generator rates beside them.
+Starts `jackd -d dummy -r 48000 -p 256` under a private name (realtime scheduling when permitted, as jackd runs by
+default; --no-rt-jack for `--no-realtime`), runs the engine offscreen in this process with the default model and
+its generator at full load, and the voice in its own process. Reports, over the measured window:
+- audio callbacks against the expected count, xruns (PortAudio status flags: missed JACK cycles) and underruns
+  (the ring ran dry and silence was played), with the display and generator rates beside them;
+- control -> sound latency, p50/p99: from the moment a parameter is set in this process (time.monotonic) to the DAC
+  time of the first sample that reflects it, as PortAudio reports it in the audio process (outputBufferDacTime on
+  the same monotonic clock). "gain": audio.gain, applied by the callback; "timbre": timbre.brightness, applied at
+  decode (so it also waits for the queued samples); "latent": a new seed for latent A posted to the conductor,
+  which also waits for the next generator frame (the conductor steps once per generated frame).
 """
 
 from __future__ import annotations
@@ -15,61 +21,140 @@ import json
 import os
 import shutil
 import subprocess
-import sys
+import threading
 import time
 import uuid
 
 RATE_HZ, PERIOD = 48000, 256
+PROBE_PERIOD_S = 0.25    # one probe per period, in turn: gain, timbre, latent
+PROBE_TIMEOUT_S = 2.0
 
 
-def _start_jack(name: str, env: dict) -> subprocess.Popen:
+def _start_jack(name: str, realtime: bool) -> subprocess.Popen:
     if shutil.which("jackd") is None:
         raise SystemExit("jackd is not installed: apt-get install jackd2")
-    proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", str(RATE_HZ), "-p",
-                             str(PERIOD)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rt = ["-R"] if realtime else ["--no-realtime"]
+    proc = subprocess.Popen(["jackd", "-n", name, *rt, "-d", "dummy", "-r", str(RATE_HZ), "-p", str(PERIOD)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
-    while subprocess.run(["jack_lsp"], env=env, capture_output=True).returncode != 0:
-        if time.monotonic() > deadline:
+    while subprocess.run(["jack_lsp"], capture_output=True).returncode != 0:
+        if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
-            raise SystemExit("jackd did not start within 10 s")
+            raise SystemExit(f"jackd ({' '.join(rt)}) did not start within 10 s")
         time.sleep(0.1)
     return proc
 
 
-def run(seconds: float) -> dict:
+class Prober(threading.Thread):
+    """Every PROBE_PERIOD_S: change gain or latent A, and collect how long until the DAC plays it."""
+
+    def __init__(self, engine) -> None:
+        super().__init__(name="latency-prober", daemon=True)
+        self.engine, self.voice = engine, engine.voice
+        self.latency_ms = {"gain": [], "timbre": [], "latent": []}
+        self.lost = 0  # probes the audio process never timed (stopped, or a change that was not heard)
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        from instrument.latent.conductor import Action
+
+        k = 0
+        while not self.done.wait(PROBE_PERIOD_S):
+            k += 1
+            kind = ("gain", "timbre", "latent")[k % 3]
+            if kind == "gain":
+                self.engine.store.set("audio.gain", 0.5 if k % 2 else 0.4)
+            elif kind == "timbre":
+                self.engine.store.set("timbre.brightness", 0.2 if k % 2 else 0.0)
+            else:
+                self.engine.conductor.post(Action("set_source_seed", (0, 1000 + k)))
+            t0 = time.monotonic()
+            self._collect(kind, t0, self.voice.post_probe(kind))
+
+    def _collect(self, kind: str, t0: float, seq: int) -> None:
+        deadline = time.monotonic() + PROBE_TIMEOUT_S
+        while time.monotonic() < deadline and not self.done.is_set():
+            report = self.voice.report()
+            if report.get("probe_done_seq", 0) >= seq:
+                self.latency_ms[kind].append((report["probe_dac_s"] - t0) * 1e3)
+                return
+            time.sleep(0.001)
+        self.lost += 1
+
+
+def run(seconds: float, hops: int, target_blocks: float, realtime_jack: bool) -> dict:
     name = f"instrument-bench-{uuid.uuid4().hex[:6]}"
-    env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
-    jack = _start_jack(name, env)
+    os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")  # this process and the audio process
+    jack = _start_jack(name, realtime_jack)
     try:
-        play = subprocess.run([sys.executable, "-m", "instrument", "play", "--offscreen", "--seconds", str(seconds),
-                               "--osc-port", "0", "--no-oscquery", "--no-midi"], env=env, capture_output=True,
-                              text=True, timeout=seconds + 120)
+        return _play(seconds, hops, target_blocks) | {"jackd_realtime": realtime_jack}
     finally:
         jack.terminate()
         jack.wait(timeout=10)
-    if play.returncode != 0:
-        raise SystemExit(f"instrument play failed: {play.stderr.strip().splitlines()[-1:]}")
-    stats = json.loads(play.stdout.strip().splitlines()[-1])
-    return _report(stats, seconds)
 
 
-def _report(stats: dict, seconds: float) -> dict:
-    expected = stats["seconds"] * RATE_HZ / PERIOD
-    keys = ("audio_callbacks", "audio_xruns", "audio_underruns", "display_fps", "generator_fps")
-    result = {"seconds": seconds, "expected_callbacks": expected, **{k: stats[k] for k in keys}}
-    print(f"instrument playing with sound on JACK dummy ({RATE_HZ} Hz, {PERIOD}-frame periods), {seconds:g} s")
-    for k in keys:
-        print(f"  {k:18} {stats[k]:10.1f}")
-    print(f"  {'expected callbacks':18} {expected:10.1f}")
-    return result
+def _play(seconds: float, hops: int, target_blocks: float) -> dict:
+    from instrument.engine import Engine, PlayOptions
+
+    engine = Engine(PlayOptions(offscreen=True, osc=False, oscquery_port=None, midi=False, audio=True),
+                    log=lambda line: print(f"engine: {line}"))
+    if engine.voice is not None:
+        engine.voice.spec.update(hops_per_batch=hops, target_blocks=target_blocks)
+    engine.start()
+    if engine.voice is None:
+        engine.close()
+        raise SystemExit("the voice did not start (see the engine's line above)")
+    prober = Prober(engine)
+    before, t_before = engine.voice.report(), time.monotonic()
+    prober.start()
+    try:
+        engine.run(seconds)
+    finally:
+        prober.done.set()
+        after, t_after = engine.voice.report(), time.monotonic()
+        stats = engine.stats()
+        scheduling = engine.voice.scheduling
+        engine.close()
+    window_s = t_after - t_before
+    counts = {k: int(after[k] - before[k]) for k in ("audio_callbacks", "audio_xruns", "audio_underruns")}
+    return {"seconds": round(window_s, 2), "expected_callbacks": round(window_s * RATE_HZ / PERIOD, 1), **counts,
+            "hops_per_batch": hops, "target_blocks": target_blocks, "audio_scheduling": scheduling,
+            "display_fps": round(stats["display_fps"], 1), "generator_fps": round(stats["generator_fps"], 1),
+            "device": stats["device"], "model": stats["model"], "probes_lost": prober.lost,
+            **_latency(prober.latency_ms)}
+
+
+def _latency(samples: dict[str, list[float]]) -> dict:
+    import numpy as np
+
+    out = {}
+    for kind, values in samples.items():
+        a = np.array(values) if values else np.array([np.nan])
+        out |= {f"{kind}_latency_ms_p50": round(float(np.percentile(a, 50)), 1),
+                f"{kind}_latency_ms_p99": round(float(np.percentile(a, 99)), 1), f"{kind}_probes": len(values)}
+    return out
+
+
+def _print(result: dict) -> None:
+    print(f"instrument playing with sound on JACK dummy ({RATE_HZ} Hz, {PERIOD}-frame periods, jackd "
+          f"{'realtime' if result['jackd_realtime'] else 'no-realtime'}), {result['seconds']:g} s measured")
+    for key, value in result.items():
+        if key not in ("jackd_realtime",):
+            print(f"  {key:26} {value}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m instrument.audio.engine_bench")
     parser.add_argument("--seconds", type=float, default=600.0)
+    parser.add_argument("--hops", type=int, default=None, help="hops decoded per batch (default: the voice's)")
+    parser.add_argument("--target-blocks", type=float, default=None, help="ring fill target in 256-sample blocks")
+    parser.add_argument("--no-rt-jack", action="store_true", help="run jackd with --no-realtime")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
-    result = run(args.seconds)
+    from instrument.audio.voice_process import HOPS_PER_BATCH, TARGET_BLOCKS
+
+    result = run(args.seconds, args.hops or HOPS_PER_BATCH, args.target_blocks or TARGET_BLOCKS, not args.no_rt_jack)
+    _print(result)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

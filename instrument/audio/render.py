@@ -18,8 +18,8 @@ import numpy as np
 
 from instrument.audio.corpus import read_wav
 from instrument.audio.rtpghi import RTPGHI
-from instrument.audio.spectral import LOG_EPS, SpectralConfig, stft, stft_logmag
-from instrument.audio.vae import TimbreVAE, tilt
+from instrument.audio.spectral import LOG_EPS, SpectralConfig, stft, stft_logmag, tilt
+from instrument.audio.vae import TimbreVAE
 from instrument.errors import InstrumentError
 
 SAMPLE_FORMATS = ("int16", "float32")

@@ -36,6 +36,16 @@ class RingBuffer:
         """Frames ready to read (a snapshot; only grows until the consumer reads)."""
         return self._write_total - self._read_total
 
+    @property
+    def read_total(self) -> int:
+        """Frames ever read (the stream index of the next sample the consumer plays)."""
+        return self._read_total
+
+    @property
+    def write_total(self) -> int:
+        """Frames ever written."""
+        return self._write_total
+
     def free(self) -> int:
         """Frames that can be written now (a snapshot; only grows until the producer writes)."""
         return self.capacity_frames - self.available()

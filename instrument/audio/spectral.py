@@ -121,6 +121,16 @@ class OverlapAdd:
         return out
 
 
+def tilt(logmag: np.ndarray, brightness: float, spectral: SpectralConfig = SpectralConfig(),
+         pivot_hz: float = 1000.0) -> np.ndarray:
+    """Spectral tilt: add `brightness` x 6 dB per octave above `pivot_hz` (and subtract below) to log-magnitudes."""
+    if brightness == 0.0:
+        return logmag
+    freqs_hz = np.maximum(np.arange(spectral.bins) * spectral.sample_rate_hz / spectral.n_fft, 20.0)
+    octaves = np.log2(freqs_hz / pivot_hz).astype(np.float32)  # [bins]
+    return logmag + np.float32(brightness * np.log(2.0)) * octaves  # 6 dB/oct = factor 2/oct = +log(2) nats/oct
+
+
 def istft(spec: np.ndarray, config: SpectralConfig, n_samples: int | None = None) -> np.ndarray:
     """Offline inverse of stft(): complex [frames, bins] -> float32 [samples] (edges trimmed)."""
     ola = OverlapAdd(config)

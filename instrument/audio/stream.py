@@ -6,7 +6,13 @@ as a one-line reason, never raised: without audio the instrument keeps running, 
 
 from __future__ import annotations
 
+import time as clock
+
+import numpy as np
+
 from instrument.audio.ring import RingBuffer
+
+OUTPUT_PROBE = -1  # probe[1] of a change the callback itself applies (the gain): timed by the next block
 
 
 def _import_sounddevice():
@@ -21,17 +27,29 @@ def _import_sounddevice():
 class AudioOutput:
     """Plays `ring` (float32 [frames, channels]) on an output device; counts callbacks, xruns and underruns."""
 
-    def __init__(self, ring: RingBuffer, sample_rate_hz: int = 48000, blocksize: int = 256, device=None) -> None:
+    def __init__(self, ring: RingBuffer, sample_rate_hz: int = 48000, blocksize: int = 256, device=None,
+                 gain: np.ndarray | None = None, probe: np.ndarray | None = None) -> None:
+        """gain: float64 [1], a live level read at every block (a view of shared memory); probe: int64 [2], the
+        newest probe's (seq, kind) posted by a benchmark (see mark())."""
         self.ring = ring
+        self._gain, self._probe = gain, probe
+        self._gain_now = float(gain[0]) if gain is not None else 1.0
+        self._ramp_unit = (np.arange(1, blocksize + 1) / blocksize).astype(np.float32)  # [blocksize] 1/n .. 1
+        self._ramp = np.empty(blocksize, np.float32)  # [blocksize] scratch: the gain across one block
         self.sample_rate_hz = int(sample_rate_hz)
         self.blocksize = int(blocksize)
         self.device = device
         self.reason: str | None = None  # why audio is off, or what went wrong; None while all is well
         self._stream = None
+        self._latency_s = 0.0  # the stream's reported output latency
         self._callbacks = 0  # written only by the callback thread
         self._xruns = 0  # written only by the callback thread
         self._finished_unexpectedly = False  # written only by the finished-callback thread
         self._stopping = False
+        self._mark_at = 0  # stream sample index whose DAC time is wanted (see mark())
+        self._mark_seq = 0  # written by the producer after _mark_at
+        self.mark_done_seq = 0  # written only by the callback thread: the last mark timed ...
+        self.mark_dac_s = 0.0  # ... and when its sample reaches the DAC, on the time.monotonic() clock
 
     def start(self) -> bool:
         """Open and start the stream; False (see .reason) instead of raising when audio is unavailable."""
@@ -40,6 +58,7 @@ class AudioOutput:
             return False
         try:
             self._stream = self._open(sd)
+            self._latency_s = float(self._stream.latency)
             self._stream.start()
         except Exception as exc:  # PortAudioError, ValueError (bad device/rate), ...: report, play silent
             self.reason = f"audio off: cannot open output device {self.device!r} at {self.sample_rate_hz} Hz ({exc})"
@@ -58,12 +77,47 @@ class AudioOutput:
         """Real-time audio thread. Rules: no allocation, no I/O, no locks, always fill outdata.
 
         Copies `frames` frames from the ring into outdata (silence on underrun, counted by the ring) and
-        bumps the counters; status flags (output_underflow etc.) count as xruns.
+        bumps the counters; status flags (output_underflow etc.) count as xruns. A pending mark that falls in
+        this block gets its DAC time (a few float operations; Python boxes floats, no buffer is allocated).
+        The live gain is applied in place, ramped across the block when it changed (no zipper noise).
         """
         self._callbacks += 1
         if status:
             self._xruns += 1
+        probe = self._probe
+        if probe is not None and probe[0] != self.mark_done_seq and probe[1] == OUTPUT_PROBE:
+            self.mark(self.ring.read_total, probe[0])  # seq read before kind: the writer stores kind first
+        if self._mark_seq != self.mark_done_seq and self._mark_at < self.ring.read_total + frames:
+            self._time_mark(time)
         self.ring.read_into(outdata)
+        if self._gain is not None:
+            self._apply_gain(outdata, frames)
+
+    def _apply_gain(self, outdata, frames: int) -> None:
+        """outdata *= gain, in place; a ramp from the last block's gain to this one's when it moved."""
+        g0, g1 = self._gain_now, float(self._gain[0])
+        if g1 != g0 and frames == len(self._ramp):
+            np.multiply(self._ramp_unit, g1 - g0, out=self._ramp)
+            self._ramp += g0
+            outdata *= self._ramp[:, None]
+        elif g1 != 1.0:
+            outdata *= g1
+        self._gain_now = g1
+
+    def mark(self, sample_index: int, seq: int) -> None:
+        """Producer: time the sample at stream index `sample_index` (frames ever written to the ring) when played."""
+        self._mark_at = int(sample_index)
+        self._mark_seq = int(seq)
+
+    def _time_mark(self, time) -> None:
+        """DAC time of the marked sample on the monotonic clock: PortAudio's stream clock gives how far ahead of
+        now this block plays (outputBufferDacTime - currentTime); the sample's offset in the block adds to it."""
+        ahead_s = time.outputBufferDacTime - time.currentTime if time is not None else 0.0
+        if not 0.0 <= ahead_s < 1.0:  # a host API that leaves the times at 0 (or garbage): the stream's latency
+            ahead_s = self._latency_s
+        offset_s = (self._mark_at - self.ring.read_total) / self.sample_rate_hz
+        self.mark_dac_s = clock.monotonic() + ahead_s + offset_s
+        self.mark_done_seq = self._mark_seq
 
     def _finished(self) -> None:
         """Stream thread: the stream ended; if we did not ask for it, the device was lost."""

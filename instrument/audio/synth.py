@@ -27,7 +27,7 @@ class SpectralSynth:
     """Producer thread: frame_source -> RTPGHI -> OLA -> ring, keeping `target_blocks` x `blocksize` frames queued."""
 
     def __init__(self, frame_source, ring: RingBuffer, config: SpectralConfig = SpectralConfig(),
-                 blocksize: int = 256, target_blocks: int = 3, gain: float = 1.0) -> None:
+                 blocksize: int = 256, target_blocks: float = 3, gain: float = 1.0, poll_s: float | None = None) -> None:
         self.frame_source = frame_source
         self.ring = ring
         self.config = config
@@ -36,6 +36,7 @@ class SpectralSynth:
             raise ValueError(f"target_blocks*blocksize={self.target_frames} exceeds ring capacity "
                              f"{ring.capacity_frames}; enlarge the ring or lower target_blocks")
         self.gain = float(gain)
+        self.poll_s = poll_s  # fixed wait between fill checks; None: half the queued audio (fewer wake-ups)
         self.rtpghi = RTPGHI(config)
         self.ola = OverlapAdd(config)
         self.frames_synthesised = 0
@@ -67,7 +68,9 @@ class SpectralSynth:
             self.error = f"spectral synth stopped: {type(exc).__name__}: {exc}"
 
     def _sleep_s(self) -> float:
-        """About half of the queued audio's duration, at least 1 ms."""
+        """poll_s, else about half of the queued audio's duration, at least 1 ms."""
+        if self.poll_s is not None:
+            return self.poll_s
         return max(0.001, 0.5 * self.ring.available() / self.config.sample_rate_hz)
 
     def fill_once(self) -> bool:

@@ -27,7 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from instrument.audio.spectral import SpectralConfig
+from instrument.audio.decoder import default_model_path  # noqa: F401  (re-exported: callers import it from here)
+from instrument.audio.spectral import SpectralConfig, tilt  # noqa: F401  (tilt: likewise)
 from instrument.errors import ModelError
 
 FORMAT = "instrument.audio.timbre_vae"
@@ -117,16 +118,6 @@ class TimbreVAE(nn.Module):
         return {key: getattr(self, key).detach().cpu().numpy().copy() for key in STAT_KEYS}
 
 
-def tilt(logmag: np.ndarray, brightness: float, spectral: SpectralConfig = SpectralConfig(),
-         pivot_hz: float = 1000.0) -> np.ndarray:
-    """Spectral tilt: add `brightness` x 6 dB per octave above `pivot_hz` (and subtract below) to log-magnitudes."""
-    if brightness == 0.0:
-        return logmag
-    freqs_hz = np.maximum(np.arange(spectral.bins) * spectral.sample_rate_hz / spectral.n_fft, 20.0)
-    octaves = np.log2(freqs_hz / pivot_hz).astype(np.float32)  # [bins]
-    return logmag + np.float32(brightness * np.log(2.0)) * octaves  # 6 dB/oct = factor 2/oct = +log(2) nats/oct
-
-
 # Files
 def save_vae(path: str | Path, model: TimbreVAE, spectral_config: SpectralConfig | None = None,
              stats: dict[str, np.ndarray] | None = None, metadata: dict | None = None) -> None:
@@ -176,8 +167,3 @@ def _build(path: Path, meta: dict, tensors: dict[str, torch.Tensor]) -> TimbreVA
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ModelError(f"timbre model '{path}' does not describe a TimbreVAE ({first})") from None
     return model
-
-
-def default_model_path() -> Path:
-    """The shipped model, instrument/audio/weights/timbre.safetensors."""
-    return Path(__file__).parent / "weights" / "timbre.safetensors"

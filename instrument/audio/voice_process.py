@@ -1,0 +1,112 @@
+"""The audio process: `python -m instrument.audio.voice_process SPEC_JSON`, started by TimbreVoice.
+
+Why a process: the sounddevice callback is Python and needs its interpreter's GIL within every 5.3 ms period; in
+the main process the display loop, the generator, OSC and MIDI hold it (120 xruns in 10 s, measured). Here the
+only other thread is the synth, which spends its time in numba (nogil) and numpy.
+
+The main process starts it with the math libraries pinned to one thread in its environment (two BLAS threads on
+2 cores turned a 0.1 ms decode into 6 ms, measured) and SIGINT left to the main process, which decides when to stop.
+
+Protocol: messages are JSON lines [kind, line] on the original stdout (fd 1 is pointed at stderr, so nothing a
+library prints can garble them): ["playing", how it is scheduled] or ["off", reason] once, later ["error", line]
+for a device lost or a synth that stopped. It stops when the feed's stop flag is set or the main process is gone,
+closes its stream, and leaves with os._exit(0): the interpreter's own exit would run PortAudio's atexit teardown,
+which crashes on Debian's JACK backend (rc 139).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+
+HOPS_PER_BATCH = 2       # decoded per call: 2 x 128 samples = 5.3 ms of sound, ~0.1 ms of work
+BLOCKSIZE = 256          # audio callback block (5.3 ms at 48 kHz)
+TARGET_BLOCKS = 2        # ring fill kept ahead of the callback (10.7 ms): 0 underruns in 10 min; 1.5 had 11 (benchmarks.md)
+POLL_S = 0.001           # the synth checks the ring this often: a decode starts within 1 ms of the fill dropping
+PARAM_KEYS = ("audio.gain", "timbre.amount", "timbre.offset", "timbre.scale", "timbre.freeze", "timbre.brightness")
+MATH_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+FIFO_PRIORITY = 20      # below JACK's own (70 by default with -R), above everything timeshared
+NICE_FALLBACK = -10
+LOOP_S = 0.005          # how often the report is refreshed and the stop flag looked at
+SWITCH_INTERVAL_S = 0.001  # the callback waits at most this long for the synth thread to hand over the GIL
+
+
+def raise_priority() -> str:
+    """SCHED_FIFO if permitted, else a lower nice value, else as is; says which. Threads made later inherit it."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(FIFO_PRIORITY))
+        return f"SCHED_FIFO {FIFO_PRIORITY}"
+    except (AttributeError, PermissionError, OSError):
+        pass
+    try:
+        os.nice(NICE_FALLBACK)
+        return f"nice {NICE_FALLBACK}"
+    except (AttributeError, PermissionError, OSError):
+        return "default scheduling (no permission for more)"
+
+
+def main(spec: dict) -> None:
+    """Entry of the audio process; never returns (os._exit)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    out = _Messages()
+    sched = raise_priority()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    voice = None
+    try:
+        voice = _build(spec)
+        reason = voice.start()
+        if reason is not None:
+            out.send("off", reason)
+        else:
+            out.send("playing", sched)
+            _run(voice, out, os.getppid())
+    except Exception as e:  # anything at all: one line to the main process, which plays on silent
+        out.send("off", f"audio off: the audio process failed ({type(e).__name__}: {e})".splitlines()[0])
+    finally:
+        if voice is not None:
+            voice.stop()
+            voice.publish("stopped", time.monotonic())
+        os._exit(0)
+
+
+class _Messages:
+    """JSON lines to the main process on the original stdout; fd 1 itself then goes to stderr."""
+
+    def __init__(self) -> None:
+        self.fd = os.dup(1)
+        os.dup2(2, 1)
+
+    def send(self, kind: str, line: str) -> None:
+        try:
+            os.write(self.fd, (json.dumps([kind, line]) + "\n").encode())
+        except OSError:  # the main process is gone or closed its end: nobody to tell
+            pass
+
+
+def _build(spec: dict):
+    from instrument.audio.decoder import load_decoder
+    from instrument.audio.feed import VoiceFeed
+    from instrument.audio.voice_synth import VoiceSynth
+
+    feed = VoiceFeed.attach(spec["feed"], spec["n_params"], spec["z_dim"])
+    return VoiceSynth(feed, load_decoder(spec["model_path"]), spec["slots"], spec.get("device"),
+                      spec["hops_per_batch"], spec["target_blocks"])
+
+
+def _run(voice, out: _Messages, parent_pid: int) -> None:
+    """Publish counters until asked to stop (or orphaned); report a lost device or a dead synth once each."""
+    told = set()
+    while not voice.feed.stop_requested and os.getppid() == parent_pid:
+        voice.publish("playing", time.monotonic())
+        for line in (voice.synth.error, voice.output.reason if voice.output.device_lost() else None):
+            if line and line not in told:
+                told.add(line)
+                out.send("error", line)
+        time.sleep(LOOP_S)
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))
