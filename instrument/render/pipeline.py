@@ -91,14 +91,14 @@ class FramePipeline:
         return prog, self.ctx.vertex_array(prog, [])
 
     # (Re)create every frame-sized object; feedback history starts empty.
-    def _allocate(self, frame_size: tuple[int, int]) -> None:
+    def _allocate(self, frame_size: tuple[int, int], components: int = 3) -> None:
         for obj in self._frame_objects:
             obj.release()
         w, h = int(frame_size[0]), int(frame_size[1])
         if w < 1 or h < 1:
             raise ValueError(f"frame size must be positive, got {frame_size}")
         self.frame_size = (w, h)
-        self._source = self.ctx.texture((w, h), 3, alignment=1)
+        self._source = self.ctx.texture((w, h), components, alignment=1)  # 4 (RGBA8) for CUDA-GL interop
         self._source.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self._source.repeat_x = self._source.repeat_y = False
         self._sorted = [_Target(self.ctx, (w, h), "f1"), _Target(self.ctx, (w, h), "f1")]
@@ -115,9 +115,20 @@ class FramePipeline:
         if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
             raise ValueError(f"frame must be uint8 [H, W, 3], got {frame.dtype} {tuple(frame.shape)}")
         size = (frame.shape[1], frame.shape[0])
-        if size != self.frame_size:
+        if size != self.frame_size or self._source.components != 3:
             self._allocate(size)
         self._source.write(np.ascontiguousarray(frame), alignment=1)
+        self._has_frame = True
+        self._upload_count += 1
+
+    # The frame texture as RGBA8 of `size` (width, height) for a writer outside GL (render/interop.py); the
+    # writer calls `written()` after each frame. Reallocates only on a size or format change.
+    def rgba_source(self, size: tuple[int, int]) -> moderngl.Texture:
+        if tuple(size) != self.frame_size or self._source.components != 4:
+            self._allocate(size, components=4)
+        return self._source
+
+    def written(self) -> None:
         self._has_frame = True
         self._upload_count += 1
 
