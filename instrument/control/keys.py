@@ -7,6 +7,7 @@
     j              play a journey through the stored keyframes / stop it
     n              next keyframe of the journey
     r              start / stop recording a z-log (recordings/<date-time>.zlog)
+    l              MIDI learn: arm the parameter last changed from OSC or keys; the next control moved binds to it
     f              fullscreen on/off
     h              HUD on/off
     escape         quit
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from instrument.latent.conductor import Action
 
-WINDOW_COMMANDS = {"f": "fullscreen", "h": "hud", "r": "record", "escape": "quit"}
+WINDOW_COMMANDS = {"f": "fullscreen", "h": "hud", "r": "record", "l": "learn", "escape": "quit"}
 SIMPLE = {"k": "kick", "j": "journey_toggle", "n": "journey_next"}
 
 

@@ -2,7 +2,8 @@
 
 Port callbacks run on rtmidi's threads (JACK's process thread under JACK): they stamp the message with
 `time.perf_counter()` and route it at once (a `store.set` or a `conductor.post`), nothing more. A thread named
-"midi-rescan" opens hot-plugged ports, drops vanished ones and saves a mapping MIDI learn changed.
+"midi-rescan" opens hot-plugged ports, drops vanished ones and saves a mapping MIDI learn changed. With feedback
+on (`feedback = true` in the mapping, or --midi-feedback), "midi-feedback" lights the same devices' outputs.
 Without a usable MIDI API the instrument still plays: `MidiInput.message` says why there is no MIDI.
 """
 
@@ -15,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+from instrument.control.midi_feedback import MidiFeedback
 from instrument.control.midi_map import USER_MAP_PATH, Mapping
 from instrument.control.midi_router import MidiRouter
 
@@ -68,6 +70,11 @@ def open_scanner(api: str, client_name: str) -> tuple[object | None, str, str]:
     return None, "", f"MIDI off: {found}; start jackd (or load snd-seq for ALSA) and restart to play from MIDI"
 
 
+def new_port(kind: str, api: str, client_name: str):
+    """An unopened rtmidi MidiIn ('in') or MidiOut ('out') client on a named API."""
+    return (rtmidi.MidiIn if kind == "in" else rtmidi.MidiOut)(_api_ids()[api], client_name)
+
+
 def matches(port_name: str, patterns: list[str] | None) -> bool:
     """True if no patterns were given or any pattern is a (case-insensitive) substring of the port's name."""
     return patterns is None or any(p.lower() in port_name.lower() for p in patterns)
@@ -77,7 +84,8 @@ class MidiInput:
     """Every MIDI input port (or those whose names contain one of `ports`) driving `store` and `conductor`."""
 
     def __init__(self, store, conductor, mapping: Mapping, api: str = "auto", ports: list[str] | None = None,
-                 user_path: str | Path = USER_MAP_PATH, client_name: str = "instrument", rescan_s: float = RESCAN_S):
+                 user_path: str | Path = USER_MAP_PATH, client_name: str = "instrument", rescan_s: float = RESCAN_S,
+                 feedback: bool | None = None):
         self._wake, self._stop = threading.Event(), threading.Event()
         self.router = MidiRouter(store, conductor, mapping, user_path, on_learned=self._wake.set)
         self.patterns = list(ports) if ports else None
@@ -88,6 +96,8 @@ class MidiInput:
         self._ports_lock = threading.Lock()
         self.ports_opened = self.ports_dropped = self.rescans = 0
         self._thread: threading.Thread | None = None
+        self.feedback_on = mapping.feedback if feedback is None else feedback  # None: as the mapping says
+        self.feedback: MidiFeedback | None = None
 
     @property
     def available(self) -> bool:
@@ -95,7 +105,8 @@ class MidiInput:
 
     @property
     def open_ports(self) -> list[str]:
-        return sorted(self._ports)
+        with self._ports_lock:  # why: the feedback thread reads it while the rescan thread changes it
+            return sorted(self._ports)
 
     def start(self) -> "MidiInput":
         """Open the matching ports now and keep rescanning; without a MIDI API this only keeps `message`."""
@@ -104,6 +115,8 @@ class MidiInput:
         self.rescan()
         self._thread = threading.Thread(target=self._run, name="midi-rescan", daemon=True)
         self._thread.start()
+        if self.feedback_on:
+            self.feedback = MidiFeedback(self, rescan_s=self.rescan_s).start()
         return self
 
     def _run(self) -> None:
@@ -136,7 +149,7 @@ class MidiInput:
 
     def _open(self, index: int, name: str) -> None:
         try:
-            port = self._spares.pop() if self._spares else rtmidi.MidiIn(_api_ids()[self.api], self.client_name)
+            port = self._spares.pop() if self._spares else new_port("in", self.api, self.client_name)
             port.ignore_types(sysex=True, timing=False, active_sense=True)  # why: clock ticks carry the tempo
             port.set_callback(self._callback, name)
             port.open_port(index, "in")
@@ -174,6 +187,8 @@ class MidiInput:
         """Stop rescanning, close every port and the scanner; saves a pending learned mapping."""
         self._stop.set()
         self._wake.set()
+        if self.feedback is not None:
+            self.feedback.stop()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
             self._thread = None
@@ -188,12 +203,17 @@ class MidiInput:
             self._scanner = None
 
     def stats(self) -> dict:
-        return {**self.router.stats(), "midi_api": self.api or "off", "midi_ports_open": len(self._ports),
+        feedback = self.feedback.stats() if self.feedback is not None else {}
+        return {**self.router.stats(), **feedback, "midi_api": self.api or "off", "midi_ports_open": len(self._ports),
                 "midi_ports_opened": self.ports_opened, "midi_ports_dropped": self.ports_dropped}
 
     def arm(self, target: str, *args) -> None:
         """MIDI learn: the next control moved is bound to `target` and the mapping is saved to `user_path`."""
         self.router.arm(target, *args)
+
+    def arm_last(self) -> str:
+        """MIDI learn for the parameter last changed from OSC or keys; returns the notice saying what is armed."""
+        return self.router.arm_last()
 
     def __enter__(self) -> "MidiInput":
         return self.start()

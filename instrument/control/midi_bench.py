@@ -1,6 +1,6 @@
 """Benchmark: MIDI -> parameter applied latency through a JACK server (a script, not a test).
 
-    python -m instrument.control.midi_bench [seconds]
+    python -m instrument.control.midi_bench [seconds] [--json PATH]
 
 Sends CCs from a virtual JACK output port to a `MidiInput` in the same process and times each from just before
 `send_message` to the moment `ParamStore.set` stored the value. Uses the running JACK server, or starts a private
@@ -9,12 +9,14 @@ one (`jackd -d dummy -r 48000 -p 256`) when none answers.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -94,7 +96,9 @@ def _jack_running() -> bool:
 
 
 def main(argv: list[str]) -> None:
-    seconds = float(argv[0]) if argv else 5.0
+    json_path = argv[argv.index("--json") + 1] if "--json" in argv else None
+    numbers = [a for a in argv if a not in ("--json", json_path)]
+    seconds = float(numbers[0]) if numbers else 5.0
     os.environ["JACK_NO_START_SERVER"] = "1"
     server = None
     if not _jack_running():
@@ -102,7 +106,11 @@ def main(argv: list[str]) -> None:
         server = subprocess.Popen(JACKD, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait(_jack_running, 10.0)
     try:
-        print(run(seconds))
+        result = run(seconds)
+        print(result)
+        if json_path:
+            Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+            Path(json_path).write_text(json.dumps(result, indent=1) + "\n")
     finally:
         if server is not None:
             server.terminate()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 NRPN_MSB, NRPN_LSB, RPN_MSB, RPN_LSB = 99, 98, 101, 100  # parameter-number select
 DATA_MSB, DATA_LSB = 6, 38                               # data entry
+DATA_INC, DATA_DEC = 96, 97                              # data increment / decrement of the selected (N)RPN
 TICKS_PER_BEAT = 24                                      # MIDI clock: 0xF8 messages per quarter note
 MAX_7, MAX_14 = 127, 16383
 
@@ -22,6 +23,7 @@ class ControlEvent:
     value: int      # 0..127 when bits == 7, 0..16383 when bits == 14; notes: velocity, 0 = note off
     bits: int = 7
     lsb: bool = False  # this event came from an LSB (cc n+32 or data entry 38)
+    ticks: int = 0     # data increment (+1) / decrement (-1) of an NRPN: a relative step, value unused
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -81,6 +83,8 @@ class ControlDecoder:
         pn = self._pn[channel]
         if number in (DATA_MSB, DATA_LSB) and (pn.rpn or pn.nrpn is not None):
             return self._data(channel, pn, number, value)
+        if number in (DATA_INC, DATA_DEC) and (pn.rpn or pn.nrpn is not None):
+            return self._step(channel, pn, number)
         if (channel, number) in self.wide_ccs:
             self._msb[(channel, number)] = value
             return ControlEvent("cc", channel, number, value << 7, 14)
@@ -103,6 +107,13 @@ class ControlDecoder:
         else:
             pn.rpn, pn.lsb = False, value
         pn.data_msb = None
+
+    @staticmethod
+    def _step(channel: int, pn: _ParamNumber, number: int) -> ControlEvent | None:
+        """Data increment/decrement: one tick per message whatever its value (RP-018 leaves the value unused)."""
+        if pn.rpn:
+            return None
+        return ControlEvent("nrpn", channel, pn.nrpn, 0, 14, ticks=1 if number == DATA_INC else -1)
 
     @staticmethod
     def _data(channel: int, pn: _ParamNumber, number: int, value: int) -> ControlEvent | None:

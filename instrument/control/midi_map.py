@@ -5,7 +5,8 @@ in `~/.config/instrument/midi.toml`). Every binding is checked against the param
 actions on load, and each problem is one line naming the file, the binding and the fix.
 
     name = "Korg nanoKONTROL2"
-    channel = 0                                    # default channel (0..15) of the bindings below
+    channel = 0                                    # default channel (0..15, or "any") of the bindings below
+    feedback = true                                # optional: send values back to the controller's LEDs
     [[binding]]
     type = "cc"                                    # cc | note | pitchbend | nrpn
     number = 0
@@ -38,9 +39,18 @@ from instrument.params import CURVES, PARAMS, Param
 TYPES = ("cc", "note", "pitchbend", "nrpn")
 MODES = ("absolute", "toggle", "relative-twos", "relative-signed", "relative-offset")
 NUMBER_MAX = {"cc": 127, "note": 127, "pitchbend": 0, "nrpn": 16383}
+OMNI = -1                                          # channel = "any": the binding answers on every channel
 _CHECKOUT_PRESETS = Path(__file__).resolve().parents[2] / "presets" / "controllers"
 USER_MAP_PATH = Path("~/.config/instrument/midi.toml").expanduser()
-ACTIONS = {n[5:]: inspect.signature(getattr(Conductor, n)) for n in dir(Conductor) if n.startswith("_act_")}
+
+
+def _learn_last(self) -> None:
+    """Arm MIDI learn for the parameter last changed from OSC or keys (handled by the router, not the conductor)."""
+
+
+ROUTER_ACTIONS = {"learn_last": inspect.signature(_learn_last)}
+ACTIONS = {**{n[5:]: inspect.signature(getattr(Conductor, n)) for n in dir(Conductor) if n.startswith("_act_")},
+           **ROUTER_ACTIONS}
 _PARAMS = {p.name: p for p in PARAMS}
 
 
@@ -51,7 +61,7 @@ class MappingError(InstrumentError):
 @dataclass(frozen=True)
 class Binding:
     type: str                      # cc | note | pitchbend | nrpn
-    channel: int                   # 0..15
+    channel: int                   # 0..15, or OMNI (-1, "any" in TOML)
     number: int = 0                # cc 0..127, note 0..127, nrpn 0..16383, pitchbend 0
     param: str = ""                # a parameter name from PARAMS ...
     action: str = ""               # ... or a conductor action name
@@ -107,20 +117,24 @@ class Mapping:
 
     name: str = "untitled"
     bindings: dict[tuple[str, int, int], Binding] = field(default_factory=dict)
+    feedback: bool = False         # send parameter values back to the controller (LED rings, motor faders)
 
     def add(self, binding: Binding) -> None:
         """Add a binding, replacing any binding of the same control."""
         self.bindings[binding.key] = binding
 
     def lookup(self, type_: str, channel: int, number: int) -> Binding | None:
-        return self.bindings.get((type_, channel, number))
+        """The binding of this control on this channel, else an omni binding of it."""
+        return self.bindings.get((type_, channel, number)) or self.bindings.get((type_, OMNI, number))
 
     def wide_ccs(self) -> frozenset[tuple[int, int]]:
-        """(channel, cc) of every 14-bit CC binding: their cc+32 carries the LSB."""
-        return frozenset((b.channel, b.number) for b in self.bindings.values() if b.type == "cc" and b.bits == 14)
+        """(channel, cc) of every 14-bit CC binding (all 16 channels for an omni one): cc+32 carries the LSB."""
+        wide = [b for b in self.bindings.values() if b.type == "cc" and b.bits == 14]
+        return frozenset((c, b.number) for b in wide for c in (range(16) if b.channel == OMNI else (b.channel,)))
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Mapping) and self.name == other.name and self.bindings == other.bindings
+        return (isinstance(other, Mapping) and self.name == other.name and self.bindings == other.bindings
+                and self.feedback == other.feedback)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Mapping":
@@ -137,7 +151,10 @@ class Mapping:
         rows = doc.get("binding", [])
         if not isinstance(rows, list):
             raise MappingError(f"{where}: 'binding' must be an array of tables ([[binding]]); fix the file")
-        mapping = cls(name=str(doc.get("name", Path(where).stem)))
+        feedback = doc.get("feedback", False)
+        if not isinstance(feedback, bool):
+            raise MappingError(f"{where}: feedback must be true or false, got {feedback!r:.40}")
+        mapping = cls(name=str(doc.get("name", Path(where).stem)), feedback=feedback)
         for i, row in enumerate(rows, start=1):
             mapping.add(parse_binding(row, channel, f"{where}: binding {i}"))
         return mapping
@@ -158,13 +175,15 @@ class Mapping:
             raise
 
     def to_toml(self) -> str:
-        lines = [f"name = {_toml(self.name)}", ""]
+        lines = [f"name = {_toml(self.name)}", *(["feedback = true"] if self.feedback else []), ""]
         defaults = Binding("cc", 0)
         for b in self.bindings.values():
             lines.append("[[binding]]")
             for f in fields(Binding):
                 value = getattr(b, f.name)
-                if f.name in ("type", "channel") or value != getattr(defaults, f.name):
+                if f.name == "channel" and value == OMNI:
+                    lines.append('channel = "any"')
+                elif f.name in ("type", "channel") or value != getattr(defaults, f.name):
                     lines.append(f"{f.name} = {_toml(value)}")
             lines.append("")
         return "\n".join(lines)
@@ -194,6 +213,8 @@ def parse_binding(row: dict, channel: int, where: str) -> Binding:
     if unknown:
         raise MappingError(f"{where}: unknown key '{unknown[0]}'{_hint(unknown[0], _KNOWN)}")
     row = {"channel": channel, **row}
+    if row["channel"] == "any":
+        row["channel"] = OMNI
     if "args" in row:
         row["args"] = tuple(row["args"]) if isinstance(row["args"], list) else row["args"]
     try:
@@ -211,8 +232,9 @@ def parse_binding(row: dict, channel: int, where: str) -> Binding:
 def _check_control(b: Binding, where: str) -> None:
     if b.type not in TYPES:
         raise MappingError(f"{where}: type '{b.type}' is not one of {', '.join(TYPES)}{_hint(b.type, TYPES)}")
-    if not _is_int(b.channel) or not 0 <= b.channel <= 15:
-        raise MappingError(f"{where}: channel must be in range 0..15 (MIDI channel 1 is 0), got {b.channel!r}")
+    if not _is_int(b.channel) or not (0 <= b.channel <= 15 or b.channel == OMNI):
+        raise MappingError(f"{where}: channel must be in range 0..15 (MIDI channel 1 is 0) or \"any\", "
+                           f"got {b.channel!r}")
     top = NUMBER_MAX[b.type]
     if not _is_int(b.number) or not 0 <= b.number <= top:
         raise MappingError(f"{where}: {b.type} number must be in range 0..{top}, got {b.number!r}")

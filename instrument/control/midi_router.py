@@ -7,18 +7,22 @@ Runs inside port callbacks (JACK's process thread under JACK), so each message c
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import mido
 
 from instrument.control.midi_decode import ClockTempo, ControlDecoder, ControlEvent, PickUp, relative_ticks
-from instrument.control.midi_map import ACTIONS, USER_MAP_PATH, Binding, Mapping, MappingError, _hint, parse_binding
+from instrument.control.midi_map import (ACTIONS, ROUTER_ACTIONS, USER_MAP_PATH, Binding, Mapping, MappingError,
+                                         _hint, parse_binding)
 from instrument.latent.conductor import Action
 from instrument.params import ParamStore
 
 COUNTERS = ("midi_messages", "midi_errors", "midi_unbound", "midi_blocked", "midi_params", "midi_actions",
             "midi_learned")
+TEMPO_PARAM = "journey.bpm"   # the clock's tempo reaches the conductor as this value, so a z-log replays it
+TEMPO_STEP_BPM = 0.1          # written rounded to this: clock jitter must not write the store 24 times a beat
 
 
 class MidiRouter:
@@ -33,7 +37,11 @@ class MidiRouter:
         self.store, self.conductor, self.mapping = store, conductor, mapping
         self.user_path = Path(user_path)
         self.on_learned = on_learned or self.save_learned
+        self.last_param: Callable[[], str] = lambda: ""  # the parameter last changed from OSC or keys (engine sets)
+        self.notice, self.notice_at_s = "", 0.0           # the last MIDI-learn message for the HUD, and when
+        self.echo: dict[tuple, tuple] = {}                # binding key -> (channel, raw value | None, serial) received
         self.tempo = ClockTempo()
+        self._tempo_written = 0.0
         self.counts = dict.fromkeys(COUNTERS, 0)
         self.last_error = ""
         self._lock = threading.Lock()  # why: several ports call back from several threads
@@ -41,6 +49,7 @@ class MidiRouter:
         self._pickups: dict[tuple, PickUp] = {}
         self._pressed: dict[tuple, bool] = {}
         self._armed: dict | None = None
+        self._armed_by: Binding | None = None
         self._learned: Binding | None = None
         self._save_pending = self._just_learned = False
 
@@ -74,6 +83,7 @@ class MidiRouter:
     def _route(self, msg, t_s: float, source: str) -> None:
         if msg.type == "clock":
             self.tempo.tick(t_s)
+            self._write_tempo()
             return
         if msg.type in ("start", "stop"):
             self.tempo.reset()
@@ -81,16 +91,22 @@ class MidiRouter:
         event = self._decoder(source).feed(msg)
         if event is None:
             return
-        if self._armed is not None or self._widen_learned(event):
+        binding = self.mapping.lookup(*event.key)
+        arming_button = binding is not None and binding is self._armed_by  # why: its release must not be learned
+        if (self._armed is not None and not arming_button) or self._widen_learned(event):
             self._learn(event)
             return
-        binding = self.mapping.lookup(*event.key)
         if binding is None:
             self.counts["midi_unbound"] += 1
         elif binding.param:
             self._apply_param(binding, event)
         else:
             self._apply_action(binding, event)
+
+    def _write_tempo(self) -> None:
+        bpm = round(self.tempo.bpm / TEMPO_STEP_BPM) * TEMPO_STEP_BPM
+        if bpm > 0 and abs(bpm - self._tempo_written) >= TEMPO_STEP_BPM / 2:
+            self._tempo_written = self.store.set(TEMPO_PARAM, bpm)
 
     def _decoder(self, source: str) -> ControlDecoder:
         decoder = self._decoders.get(source)
@@ -101,7 +117,9 @@ class MidiRouter:
     # ---- parameters --------------------------------------------------------------------------------------
     def _apply_param(self, b: Binding, event: ControlEvent) -> None:
         current = self.store.values[self.store.slot(b.param)]
-        if b.relative:
+        if event.ticks:
+            u = b.unit_of(current) + event.ticks * b.step
+        elif b.relative:
             u = b.unit_of(current) + relative_ticks(event.value & 0x7F, b.mode) * b.step
         elif b.mode == "toggle":
             if event.value == 0:
@@ -113,7 +131,10 @@ class MidiRouter:
                 self.counts["midi_blocked"] += 1
                 return
         self._pickup(b).written = self.store.set(b.param, b.value_at(u))
+        absolute = not (event.ticks or b.relative or b.mode == "toggle")
         self.counts["midi_params"] += 1
+        raw = round(u * (16383 if b.bits == 14 else 127)) if absolute else None  # what the control now shows
+        self.echo[b.key] = (event.channel, raw, self.counts["midi_params"])  # read by MidiFeedback
 
     def _pickup(self, b: Binding) -> PickUp:
         pickup = self._pickups.get(b.key)
@@ -127,6 +148,9 @@ class MidiRouter:
         down = event.value > 0 if event.type == "note" else event.unit(7) >= 0.5
         was_down, self._pressed[b.key] = self._pressed.get(b.key, False), down
         if not down or (was_down and event.type != "note"):
+            return
+        if b.action in ROUTER_ACTIONS:
+            self._arm_last(b)
             return
         args = b.args
         if b.action == "kick" and event.type == "note":
@@ -146,11 +170,31 @@ class MidiRouter:
             raise MappingError(f"cannot learn '{target}': not a parameter or action{_hint(target, choices)}")
         parse_binding({"type": "note", **row}, 0, f"learn '{target}'")  # why: bad action args fail now, not later
         with self._lock:
-            self._armed, self._learned = row, None
+            self._armed, self._learned, self._armed_by = row, None, None
+            self._say(f"MIDI learn armed: {target}; move a control")
+
+    def arm_last(self) -> str:
+        """Arm learn for the parameter last changed from OSC or keys (key l, OSC midi/learn_last); the notice."""
+        with self._lock:
+            self._arm_last(None)
+            return self.notice
+
+    def _arm_last(self, by: Binding | None) -> None:
+        """Under the lock. `by`, the button that armed, is never learned itself (its release would steal it)."""
+        name = self.last_param()
+        if name not in self.store.index:
+            self._say("MIDI learn: no parameter changed from OSC or keys yet; move one there first")
+            return
+        self._armed, self._learned, self._armed_by = {"param": name}, None, by
+        self._say(f"MIDI learn armed: {name}; move a control")
+
+    def _say(self, text: str) -> None:
+        self.notice, self.notice_at_s = text, time.perf_counter()
 
     def disarm(self) -> None:
         with self._lock:
             self._armed = None
+            self._say("MIDI learn disarmed")
 
     @property
     def armed(self) -> str | None:
@@ -170,6 +214,8 @@ class MidiRouter:
             decoder.wide_ccs = self.mapping.wide_ccs()
         self.counts["midi_learned"] += 1
         self._save_pending = self._just_learned = True
+        target = binding.param or binding.action
+        self._say(f"MIDI learn: {event.type} {event.number} on channel {event.channel + 1} -> {target}, saved")
 
     def _widen_learned(self, event: ControlEvent) -> bool:
         """True when `event` is the LSB half of the control just learned: that binding then becomes 14-bit."""

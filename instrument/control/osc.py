@@ -1,7 +1,7 @@
 """The OSC server: one thread ("osc") that receives datagrams, applies them, answers errors and sends feedback.
 
     UDP 127.0.0.1:9000 ──> decode (osc_wire) ──> Route.apply ──> ParamStore.set | Conductor.post | actions hook
-                      <── /instrument/error, /instrument/pong (to the sender)
+                      <── /instrument/error (at most ERROR_BURST, then ERROR_RATE_HZ per sender), /instrument/pong
     subscribers       <── /instrument/<param> <float> for every changed value, at most FEEDBACK_HZ
 
 Handlers never block: a store write or an append to the conductor's queue. Bundles are applied as soon as they
@@ -33,6 +33,9 @@ RECV_BYTES = 65536
 RECV_BUFFER_BYTES = 1 << 20     # kernel receive buffer: absorbs a burst from a fader bank without drops
 DRAIN_MAX = 256                 # datagrams read per wake-up before feedback gets its turn
 STOP_JOIN_S = 2.0
+ERROR_BURST = 20                # error replies a sender gets at once ...
+ERROR_RATE_HZ = 10.0            # ... then this many a second: a flood of bad packets never becomes a flood of replies
+MAX_LIMITED_SENDERS = 1024      # senders remembered by the limiter; beyond, the table starts afresh
 
 Reply = tuple[bytes, tuple]     # (datagram, (host, port))
 
@@ -45,8 +48,11 @@ class OscServer:
         self.store, self.conductor = store, conductor
         self.host, self.requested_port = host, int(port)
         self.feedback_period_s = 1.0 / feedback_hz
-        self.messages = self.errors = self.malformed = self.send_errors = 0
+        self.messages = self.errors = self.malformed = self.send_errors = self.errors_unanswered = 0
         self.last_error = ""
+        self.last_param = ""                        # the parameter an OSC message last set (for MIDI learn_last)
+        self._limiter = ReplyLimiter(ERROR_BURST, ERROR_RATE_HZ, MAX_LIMITED_SENDERS)
+        self._now_s = 0.0
         self.subscribers: dict[tuple, bool] = {}   # (host, port) -> still owed a full dump
         self._sent = store.values.copy()            # the values subscribers last received
         self._sent_version = -1
@@ -122,6 +128,7 @@ class OscServer:
 
     def stats(self) -> dict:
         return {"osc_messages": self.messages, "osc_errors": self.errors, "osc_clamped": self.store.clamped,
+                "osc_errors_unanswered": self.errors_unanswered,
                 "osc_malformed": self.malformed, "osc_subscribers": len(self.subscribers),
                 "osc_last_error": self.last_error}
 
@@ -158,8 +165,14 @@ class OscServer:
                 self.last_error = f"send to {target[0]}:{target[1]}: {e.strerror}"
 
     # ---- pure logic: bytes in, replies out -----------------------------------------------------------------
-    def handle_datagram(self, data: bytes, sender: tuple) -> list[Reply]:
-        """Apply one datagram from `sender` (host, port); returns the replies to send. Never raises."""
+    def handle_datagram(self, data: bytes, sender: tuple, now_s: float | None = None) -> list[Reply]:
+        """Apply one datagram from `sender` (host, port) arriving at now_s (monotonic seconds, for the error-reply
+        limiter; default: now); returns the replies to send. Never raises."""
+        self._now_s = time.monotonic() if now_s is None else now_s
+        replies = self._handle_datagram(data, sender)
+        return [r for r in replies if r is not None]
+
+    def _handle_datagram(self, data: bytes, sender: tuple) -> list[Reply | None]:
         try:
             messages = decode(data)
         except WireError as e:
@@ -179,6 +192,8 @@ class OscServer:
             if address in self._sender_routes:
                 return self._sender_routes[address](args, sender)
             route.apply(args)
+            if route.param is not None:
+                self.last_param = route.param.name
             return []
         except OscArgError as e:
             return [self._error(sender, address, str(e))]
@@ -190,9 +205,13 @@ class OscServer:
         hint = f"; did you mean '{near[0]}'?" if near else "; run 'instrument osc-namespace' for the list"
         return f"unknown OSC address '{address[:80]}'{hint}"
 
-    def _error(self, sender: tuple, address: str, reason: str) -> Reply:
+    def _error(self, sender: tuple, address: str, reason: str) -> Reply | None:
+        """Count the error; the reply, or None once the sender has used up its error replies (counted too)."""
         self.errors += 1
         self.last_error = f"{address} {reason}".strip()
+        if not self._limiter.allow(sender, self._now_s):
+            self.errors_unanswered += 1
+            return None
         return encode(f"{PREFIX}/error", address, reason), sender
 
     # ---- feedback ------------------------------------------------------------------------------------------
@@ -242,6 +261,27 @@ class OscServer:
             cells = [f"`{r['address']}`"] + [str(r[k]).replace("|", "\\|") for k in list(r)[1:]]
             rows.append("| " + " | ".join(cells) + " |")
         return "\n".join(rows)
+
+
+class ReplyLimiter:
+    """A token bucket per sender: `burst` replies at once, then `rate_hz` a second. Time is given, not read."""
+
+    def __init__(self, burst: int, rate_hz: float, max_senders: int):
+        self.burst, self.rate_hz, self.max_senders = float(burst), float(rate_hz), max_senders
+        self._buckets: dict[tuple, list[float]] = {}   # sender -> [tokens, time of the last refill]
+
+    def allow(self, sender: tuple, now_s: float) -> bool:
+        bucket = self._buckets.get(sender)
+        if bucket is None:
+            if len(self._buckets) >= self.max_senders:  # why: spoofed source ports must not grow memory
+                self._buckets.clear()
+            bucket = self._buckets[sender] = [self.burst, now_s]
+        bucket[0] = min(self.burst, bucket[0] + max(now_s - bucket[1], 0.0) * self.rate_hz)
+        bucket[1] = now_s
+        if bucket[0] < 1.0:
+            return False
+        bucket[0] -= 1.0
+        return True
 
 
 def _reserved_addresses() -> set[str]:

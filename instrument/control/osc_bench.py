@@ -1,6 +1,6 @@
 """OSC benchmark (not a test): loopback latency from `sendto` to the value landing in the ParamStore.
 
-    python -m instrument.control.osc_bench [seconds]
+    python -m instrument.control.osc_bench [seconds] [--json PATH]
 
 Three figures: one message at a time (send -> `store.set` stamped inside the store), a burst (how many messages a
 second the "osc" thread applies), and feedback (a store change -> the subscriber's datagram, ≤ 1/FEEDBACK_HZ by
@@ -9,10 +9,12 @@ design).
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -124,5 +126,14 @@ def _report(latencies_ms: list[float], lost: int, burst_per_s: float, feedback_m
     return result
 
 
+def main(argv: list[str]) -> None:
+    json_path = argv[argv.index("--json") + 1] if "--json" in argv else None
+    numbers = [a for a in argv if a != "--json" and a != json_path]
+    result = run(float(numbers[0]) if numbers else 3.0)
+    if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(json.dumps(result, indent=1) + "\n")
+
+
 if __name__ == "__main__":
-    run(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0)
+    main(sys.argv[1:])

@@ -21,6 +21,8 @@ RESERVED = {  # actions the engine will register through the `actions` hook; ans
     "record/stop": ("", "Stop writing the z-log (not available until the engine registers it)"),
     "preset/load": ("s", "Load a preset by name (not available until the engine registers it)"),
     "midi/learn": ("s", "Arm MIDI-learn for a parameter name (not available until the engine registers it)"),
+    "midi/learn_last": ("", "Arm MIDI-learn for the parameter last changed from OSC or keys (not available until "
+                            "the engine registers it)"),
 }
 
 

@@ -2,26 +2,35 @@
 
     GET /                      the whole tree: FULL_PATH, CONTENTS, TYPE, RANGE, VALUE, DESCRIPTION, ACCESS
     GET /instrument/spring     a subtree;   GET /instrument/spring/stiffness?VALUE   one attribute
-    GET /?HOST_INFO            NAME, OSC_IP, OSC_PORT, OSC_TRANSPORT "UDP", EXTENSIONS
+    GET /?HOST_INFO            NAME, OSC_IP, OSC_PORT, OSC_TRANSPORT "UDP", EXTENSIONS (LISTEN: true)
+    WebSocket on the same port LISTEN / IGNORE value streams (oscquery_listen)
 
-Values are read from the store at request time. No WebSocket LISTEN: subscribe over OSC instead.
+Values are read from the store at request time. HTTP and WebSocket share one port through `websockets`' threaded
+server: its `process_request` answers plain GETs with JSON and lets upgrade requests through. Why `websockets`:
+maintained, no dependencies, and its sync server runs on threads like the rest of the control layer (no asyncio
+loop to own); the stdlib has no WebSocket server.
 """
 
 from __future__ import annotations
 
+import http
 import json
+import logging
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import unquote, urlsplit
+
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+from websockets.sync.server import Server, ServerConnection, serve
 
 from instrument.control.osc import OscServer
 from instrument.control.osc_routes import Route
+from instrument.control.oscquery_listen import MAX_LISTENERS, ListenHub
 from instrument.params import Param
 
 DEFAULT_PORT = 9001
-POLL_S = 0.05               # serve_forever's shutdown poll: how fast stop() returns
 ACCESS_READ_WRITE, ACCESS_WRITE = 3, 2
-EXTENSIONS = ("ACCESS", "VALUE", "RANGE", "DESCRIPTION", "TYPE", "FULL_PATH", "CONTENTS", "HOST_INFO")
+EXTENSIONS = ("ACCESS", "VALUE", "RANGE", "DESCRIPTION", "TYPE", "FULL_PATH", "CONTENTS", "HOST_INFO", "LISTEN")
 
 
 # The JSON tree.
@@ -56,7 +65,7 @@ def _typed(p: Param, value: float) -> dict:
 
 def host_info(osc: OscServer) -> dict:
     return {"NAME": "instrument", "OSC_IP": osc.host, "OSC_PORT": osc.port, "OSC_TRANSPORT": "UDP",
-            "EXTENSIONS": {**{name: True for name in EXTENSIONS}, "LISTEN": False, "PATH_CHANGED": False}}
+            "EXTENSIONS": {**{name: True for name in EXTENSIONS}, "PATH_CHANGED": False}}
 
 
 def answer(osc: OscServer, target: str) -> tuple[int, dict | None]:
@@ -76,49 +85,58 @@ def answer(osc: OscServer, target: str) -> tuple[int, dict | None]:
     return (204, None) if url.query in EXTENSIONS else (400, None)
 
 
-# The HTTP thread.
+# The HTTP and WebSocket threads.
 class OscQueryServer:
-    """HTTP on the OSC server's host, in its own thread ("oscquery"); `start()` and `stop()` like OscServer."""
+    """HTTP and WebSocket on the OSC server's host: a thread "oscquery" accepts, one thread per connection, and
+    "oscquery-listen" streams values. `start()`, `stop()` and `stats()` like OscServer."""
 
     def __init__(self, osc: OscServer, port: int = DEFAULT_PORT):
         self.osc, self.requested_port = osc, int(port)
-        self._http: HTTPServer | None = None
+        self.hub = ListenHub(osc.store)
+        self.http_requests = 0
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         try:
-            self._http = HTTPServer((self.osc.host, self.requested_port), _handler_for(self.osc))
+            self._server = serve(self.hub.serve, self.osc.host, self.requested_port, process_request=self._request,
+                                 compression=None, logger=_QUIET)
         except OSError as e:
             raise OSError(f"cannot serve OSCQuery on {self.osc.host}:{self.requested_port}: {e.strerror}; "
                           f"pick another port with --oscquery-port") from e
-        self._thread = threading.Thread(target=self._http.serve_forever, args=(POLL_S,), name="oscquery",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="oscquery", daemon=True)
         self._thread.start()
+        self.hub.start()
 
     @property
     def port(self) -> int:
-        return self._http.server_address[1] if self._http is not None else self.requested_port
+        return self._server.socket.getsockname()[1] if self._server is not None else self.requested_port
 
     def stop(self) -> None:
-        if self._http is None:
+        if self._server is None:
             return
-        self._http.shutdown()
-        self._http.server_close()
+        self.hub.stop()
+        self._server.shutdown()  # closes the WebSockets (1001 going away) and joins their threads
         self._thread.join(timeout=2.0)
+        self._server = None
+
+    def stats(self) -> dict:
+        return {"oscquery_http_requests": self.http_requests, **self.hub.stats()}
+
+    def _request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """A plain GET gets its JSON here; an upgrade goes on to the WebSocket handshake (None) unless full."""
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            if self.hub.count >= MAX_LISTENERS:
+                return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, f"at most {MAX_LISTENERS} listeners\n")
+            return None
+        self.http_requests += 1
+        status, body = answer(self.osc, request.path)
+        data = json.dumps(body).encode() if body is not None else b""
+        headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(data))),
+                           ("Connection", "close")])
+        return Response(status, http.HTTPStatus(status).phrase, headers, data)
 
 
-def _handler_for(osc: OscServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
-            status, body = answer(osc, self.path)
-            data = json.dumps(body).encode() if body is not None else b""
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args) -> None:  # why: a request per second must not flood the log
-            pass
-
-    return Handler
+_QUIET = logging.getLogger("instrument.oscquery")  # why: a bad request must not print a traceback on stage
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False

@@ -1,5 +1,9 @@
 """Keyframe slots (stored latents) and journeys (looping sequences of keyframes with durations).
 
+A journey synced to a tempo gives every leg `beats · 60 / bpm` seconds instead of its own duration; the tempo
+arrives as a parameter value (journey.bpm, written by the MIDI clock or OSC), never from a clock read here, so a
+z-log replays it exactly. Without a tempo (bpm 0) the legs keep their free durations.
+
 Both are plain state stepped by the conductor's thread; other threads (the HUD) may read them without a lock since
 they only need a recent view, not a consistent snapshot.
 """
@@ -72,6 +76,7 @@ class Journey:
         self.index = 0
         self.elapsed_s = 0.0  # time spent at the current stop, in journey time (speed-scaled)
         self.playing = False
+        self.leg_s: float | None = None  # the synced leg duration last used; None: each stop's own duration
 
     @property
     def current(self) -> Stop | None:
@@ -106,18 +111,42 @@ class Journey:
         self.elapsed_s = 0.0
         return self.index
 
-    def advance(self, dt_s: float, speed: float = 1.0) -> tuple[int, bool]:
-        """Move on by dt_s · speed of journey time; returns (current index, whether the index changed)."""
+    def advance(self, dt_s: float, speed: float = 1.0, leg_s: float | None = None) -> tuple[int, bool]:
+        """Move on by dt_s · speed of journey time; returns (current index, whether the index changed).
+
+        leg_s, when given, is every stop's duration (a tempo-synced journey) in place of its own."""
+        self.leg_s = leg_s
         if not self.playing or not self.stops:
             return self.index, False
         before = self.index
         self.elapsed_s += max(float(dt_s), 0.0) * max(float(speed), 0.0)
-        if self.elapsed_s >= self.loop_s:  # why: a long pause must not loop through thousands of stops one by one
-            self.elapsed_s %= self.loop_s
-        while self.elapsed_s >= self.stops[self.index].duration_s:
-            self.elapsed_s -= self.stops[self.index].duration_s
+        loop_s = self.loop_s if leg_s is None else leg_s * len(self.stops)
+        if self.elapsed_s >= loop_s:  # why: a long pause must not loop through thousands of stops one by one
+            self.elapsed_s %= loop_s
+        while self.elapsed_s >= self._duration_s(self.index):
+            self.elapsed_s -= self._duration_s(self.index)
             self.index = (self.index + 1) % len(self.stops)
         return self.index, self.index != before
+
+    def _duration_s(self, index: int) -> float:
+        return self.stops[index].duration_s if self.leg_s is None else self.leg_s
+
+
+def leg_seconds(beats: float, bpm: float) -> float | None:
+    """Seconds of a journey leg of `beats` beats at `bpm`; None without a usable tempo (free durations then)."""
+    if not (math.isfinite(bpm) and bpm > 0 and math.isfinite(beats) and beats > 0):
+        return None
+    return float(beats) * 60.0 / float(bpm)
+
+
+def sync_status(synced: bool, beats: float, bpm: float) -> str:
+    """One HUD/stats line on a journey's tempo sync; empty when sync is off."""
+    if not synced:
+        return ""
+    leg_s = leg_seconds(beats, bpm)
+    if leg_s is None:
+        return "journey sync: no tempo (MIDI clock or /instrument/journey/bpm); free durations"
+    return f"journey sync: {beats:g} beats at {bpm:.1f} BPM = {leg_s:.2f} s a leg"
 
 
 def _stop(key, duration_s) -> Stop:

@@ -14,3 +14,7 @@ def test_keys_map_to_actions_and_commands():
     assert key_action("0") is None
     assert key_action("shift+x") is None
     assert key_action("q") is None
+
+
+def test_l_arms_midi_learn():
+    assert key_action("l") == "learn"

@@ -25,11 +25,10 @@ def wait_for(condition, timeout_s: float = 5.0) -> bool:
     return False
 
 
-def sender(port_name: str):
-    """A virtual output port, in a JACK client of its own named after the port: 'test-sender-<port>:<port>'."""
-    out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, f"test-sender-{port_name}")
-    out.open_virtual_port(port_name)
-    return out
+@pytest.fixture
+def sender(midi_sender):
+    """sender(port) -> a virtual output 'test-sender-<port>:<port>' in a process of its own (conftest.py)."""
+    return lambda port_name: midi_sender(f"test-sender-{port_name}", port_name)
 
 
 def opened(midi, *port_names) -> bool:
@@ -48,7 +47,7 @@ def rig(jack_server, tmp_path, monkeypatch):
     midi.stop()
 
 
-def test_a_cc_and_a_note_arrive_through_jack(rig):
+def test_a_cc_and_a_note_arrive_through_jack(rig, sender):
     store, conductor, midi = rig
     out = sender("ctl")
     midi.start()
@@ -63,7 +62,7 @@ def test_a_cc_and_a_note_arrive_through_jack(rig):
     out.delete()
 
 
-def test_the_input_survives_its_sender_closing_and_picks_up_a_new_one(rig):
+def test_the_input_survives_its_sender_closing_and_picks_up_a_new_one(rig, sender):
     store, _, midi = rig
     out = sender("first")
     midi.start()
@@ -80,7 +79,7 @@ def test_the_input_survives_its_sender_closing_and_picks_up_a_new_one(rig):
     second.delete()
 
 
-def test_learn_through_jack_saves_from_the_rescan_thread(rig, tmp_path):
+def test_learn_through_jack_saves_from_the_rescan_thread(rig, tmp_path, sender):
     store, _, midi = rig
     out = sender("learn")
     midi.start()

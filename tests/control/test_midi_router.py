@@ -213,3 +213,74 @@ def test_random_bytes_never_raise_and_errors_are_counted():
         r.handle_bytes(list(data[i * 3:i * 3 + rng.randrange(1, 4)]), 0.0)
     stats = r.stats()
     assert stats["midi_messages"] > 20_000 and stats["midi_errors"] > 0 and stats["midi_last_error"]
+
+
+def test_nrpn_data_increment_and_decrement_step_the_selected_parameter():
+    r, store = router([{"type": "nrpn", "number": 300, "param": "wander.amount", "step": 0.25}])
+    send(r, cc(99, 2), cc(98, 44))                       # select NRPN 2·128 + 44 = 300
+    send(r, cc(96, 0), cc(96, 0), cc(96, 127))           # three increments, whatever their value
+    assert store.get("wander.amount") == 0.75
+    send(r, cc(97, 0))
+    assert store.get("wander.amount") == 0.5
+    send(r, cc(101, 0), cc(100, 0), cc(96, 0))           # an RPN selected: its increments are consumed
+    assert store.get("wander.amount") == 0.5 and r.counts["midi_unbound"] == 0
+
+
+def test_an_omni_binding_answers_every_channel_and_round_trips(tmp_path):
+    doc = {"channel": "any", "binding": [{"type": "cc", "number": 7, "param": "wander.amount", "takeover": False},
+                                          {"type": "cc", "number": 8, "channel": 2, "param": "audio.gain",
+                                           "takeover": False}]}
+    r, store = router([])
+    r.mapping = Mapping.from_dict(doc)
+    send(r, cc(7, 127, channel=9))
+    assert store.get("wander.amount") == 1.0
+    send(r, cc(8, 127, channel=3))                       # the channel-2 binding ignores channel 3
+    assert store.get("audio.gain") == 0.5 and r.counts["midi_unbound"] == 1
+    r.mapping.save(tmp_path / "m.toml")
+    assert 'channel = "any"' in (tmp_path / "m.toml").read_text()
+    assert Mapping.load(tmp_path / "m.toml") == r.mapping
+
+
+def test_an_omni_14_bit_cc_pairs_on_any_channel():
+    r, store = router([])
+    r.mapping = Mapping.from_dict({"channel": "any", "binding": [
+        {"type": "cc", "number": 1, "bits": 14, "param": "wander.amount", "takeover": False}]})
+    send(r, cc(1, 127, channel=5), cc(33, 127, channel=5))
+    assert store.get("wander.amount") == 1.0
+
+
+def test_the_clock_tempo_reaches_the_conductor_as_journey_bpm():
+    r, store = router([])
+    tick_s = 60.0 / (128.0 * 24)
+    for i in range(24 * 4):
+        r.handle(mido.Message("clock"), i * tick_s)
+    assert store.get("journey.bpm") == pytest.approx(128.0, abs=0.05)
+    version = store.version
+    for i in range(24 * 4, 24 * 8):                      # a steady clock does not rewrite the value every tick
+        r.handle(mido.Message("clock"), i * tick_s)
+    assert store.version - version <= 1
+
+
+def test_learn_last_arms_the_last_osc_parameter_from_a_button_and_says_so(tmp_path):
+    r, store = router([{"type": "cc", "number": 45, "action": "learn_last"}], tmp_path)
+    send(r, cc(45, 127))
+    assert r.armed is None and "no parameter changed" in r.notice
+    send(r, cc(45, 0))
+    r.last_param = lambda: "spring.damping"
+    send(r, cc(45, 127))
+    assert r.armed == "spring.damping" and "armed: spring.damping" in r.notice
+    send(r, cc(45, 0), cc(12, 99, channel=1))            # the button's own release is not learned
+    assert r.mapping.lookup("cc", 1, 12).param == "spring.damping" and r.armed is None
+    assert "cc 12 on channel 2 -> spring.damping" in r.notice
+    send(r, cc(45, 127))                                 # the button still arms: its release was not swallowed
+    assert r.armed == "spring.damping"
+    assert Mapping.load(tmp_path / "midi.toml").lookup("cc", 1, 12).param == "spring.damping"
+
+
+def test_arm_last_from_a_key_and_the_echo_kept_for_feedback():
+    r, store = router([{"type": "cc", "number": 7, "param": "wander.amount", "takeover": False}])
+    r.last_param = lambda: "audio.gain"
+    assert r.arm_last() == "MIDI learn armed: audio.gain; move a control"
+    r.disarm()
+    send(r, cc(7, 100, channel=0))
+    assert r.echo[("cc", 0, 7)] == (0, 100, 1)

@@ -194,3 +194,27 @@ def test_namespace_lists_every_parameter_and_action(osc):
 def test_namespace_table_is_a_markdown_table():
     lines = namespace_table().splitlines()
     assert lines[0].startswith("| address |") and all(line.count(" | ") == 5 for line in lines if "`" in line)
+
+
+# Error replies are limited per sender; every error is still counted.
+def test_a_flood_of_bad_packets_gets_a_burst_of_replies_then_a_trickle(osc):
+    from instrument.control.osc import ERROR_BURST, ERROR_RATE_HZ
+    bad, other = b"\xff" * 16, ("127.0.0.1", 50001)
+    replies = [r for _ in range(1000) for r in osc.handle_datagram(bad, SENDER, now_s=100.0)]
+    assert len(replies) == ERROR_BURST and osc.errors == 1000 and osc.errors_unanswered == 1000 - ERROR_BURST
+    assert len(osc.handle_datagram(bad, other, now_s=100.0)) == 1           # another sender has its own budget
+    later = [r for _ in range(100) for r in osc.handle_datagram(bad, SENDER, now_s=101.0)]
+    assert len(later) == int(ERROR_RATE_HZ)                                 # one second later: rate_hz more
+    assert osc.stats()["osc_errors_unanswered"] == osc.errors_unanswered
+
+
+def test_the_last_parameter_set_is_remembered_for_learn(osc):
+    osc.handle_datagram(encode("/instrument/spring/damping", 0.5), SENDER)
+    osc.handle_datagram(encode("/instrument/kick"), SENDER)                  # actions leave it alone
+    assert osc.last_param == "spring.damping"
+
+
+def test_journey_tempo_is_an_osc_parameter(osc):
+    osc.handle_datagram(encode("/instrument/journey/bpm", 128), SENDER)
+    osc.handle_datagram(encode("/instrument/journey/sync", "beats"), SENDER)
+    assert osc.store.get("journey.bpm") == 128.0 and osc.store.get("journey.sync") == 1.0
