@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--midi-api", default="auto", choices=["auto", "jack", "alsa", "coremidi", "winmm"],
                       help="MIDI system (default auto)")
     play.add_argument("--no-midi", dest="midi", action="store_false", help="do not open MIDI inputs")
+    play.add_argument("--midi-feedback", action=argparse.BooleanOptionalAction, default=None,
+                      help="send parameter values back to the controllers' lights (default: the mapping's feedback)")
     play.add_argument("--osc-host", default="127.0.0.1",
                       help="address the OSC server listens on (default 127.0.0.1; 0.0.0.0 for the network)")
     play.add_argument("--osc-port", type=port_arg, default=9000, help="OSC UDP port (default 9000; 0 = any free)")
@@ -95,9 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="report torch, devices, OpenGL, audio and MIDI as this machine sees them")
 
     bench = sub.add_parser("bench", help="measure generator, display and latency; print a table, write JSON")
-    bench.add_argument("--seconds", type=positive(float), default=8.0, help="length of each engine run (8)")
-    bench.add_argument("--json", default="bench.json", help="where to write the results (bench.json)")
-    bench.add_argument("--sizes", default="128,256", help="generator resolutions to time, comma separated")
+    bench.add_argument("what", nargs="?", choices=["engine", "gpu"], default="engine",
+                       help="engine (default): the live engine; gpu: the CUDA fast path against eager float32")
+    bench.add_argument("--seconds", type=positive(float), help="length of each engine / pipeline run (8 / 5)")
+    bench.add_argument("--json", help="where to write the results (bench.json / bench-gpu.json)")
+    bench.add_argument("--sizes", help="generator resolutions to time, comma separated (128,256 / 256,512,1024)")
+    bench.add_argument("--sg3-sizes", default="1024", help="gpu: StyleGAN3-T resolutions ('' for none; 1024)")
+    bench.add_argument("--frames", type=positive(int), default=200, help="gpu: timed frames per path (200)")
+    bench.add_argument("--device", default="auto", help="gpu: auto, cpu or cuda[:N] (default auto)")
+    bench.add_argument("--channel-base", type=positive(int), default=32768, help="gpu: channel_base (32768)")
+    bench.add_argument("--channel-max", type=positive(int), default=512, help="gpu: channel_max (512)")
+    bench.add_argument("--compile", action="store_true", help="gpu: torch.compile the frame before capture")
 
     train = sub.add_parser("train", help="train a model: 'instrument train image --help'", add_help=False)
     train.add_argument("what", choices=["image", "timbre", "features"], help="which model to train")
@@ -177,7 +187,8 @@ def cmd_play(args) -> int:
                           fullscreen=args.fullscreen, seed=args.seed, device=args.device, fps=args.fps,
                           vsync=args.vsync, osc=args.osc, osc_host=args.osc_host, osc_port=args.osc_port,
                           oscquery_port=args.oscquery_port, record=args.record, scene=args.scene,
-                          audio=args.audio, audio_device=_device_arg(args.audio_device), midi=args.midi, midi_map=args.midi_map, midi_api=args.midi_api, midi_ports=args.midi_ports)
+                          audio=args.audio, audio_device=_device_arg(args.audio_device), midi=args.midi, midi_map=args.midi_map, midi_api=args.midi_api, midi_ports=args.midi_ports,
+                          midi_feedback=args.midi_feedback)
     log = lambda line: print(f"instrument: {line}", file=sys.stderr)  # noqa: E731 - stdout is for the stats
     engine = Engine(options, log=log)
     engine.start()
@@ -206,10 +217,23 @@ def cmd_doctor(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.what == "gpu":
+        from instrument.bench_gpu import run_gpu_bench
+        run_gpu_bench(_sizes(args.sizes or "256,512,1024"), _sizes(args.sg3_sizes), args.json or "bench-gpu.json",
+                      frames=args.frames, seconds=args.seconds or 5.0, device=args.device,
+                      channel_base=args.channel_base, channel_max=args.channel_max, compile=args.compile)
+        return 0
     from instrument.bench import run_bench
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    run_bench(args.seconds, args.json, sizes)
+    run_bench(args.seconds or 8.0, args.json or "bench.json", _sizes(args.sizes or "128,256"))
     return 0
+
+
+def _sizes(text: str) -> list[int]:
+    """'256,512' -> [256, 512]; a bad entry is a one-line error naming it."""
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise InstrumentError(f"invalid sizes '{text}': expected resolutions like 256,512,1024") from None
 
 
 def cmd_train(args) -> int:

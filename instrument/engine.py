@@ -27,6 +27,9 @@ from instrument.control.scenes import load_scene
 from instrument.control.oscquery import OscQueryServer
 from instrument.errors import DisplayError
 from instrument.latent.conductor import Action, Conductor
+from instrument.latent.directions import knob_directions
+from instrument.latent.keyframes import sync_status
+from instrument.models.conditioning import class_label
 from instrument.models.loader import LoadedModel, load_model, pick_device
 from instrument.params import ParamStore, Smoother
 from instrument.record.session import RecordingSwitch
@@ -65,6 +68,7 @@ class PlayOptions:
     midi_map: str | None = None         # preset name or file; None: the user's learned map, else 'generic'
     midi_api: str = "auto"
     midi_ports: list[str] | None = None  # substrings of port names; None: every input
+    midi_feedback: bool | None = None   # values back to the controllers' lights; None: as the mapping says
 
 
 def _midi_mapping(name: str | None):
@@ -86,18 +90,20 @@ class Engine:
         self.conductor = Conductor(self.store, G.z_dim, G.num_ws, options.seed)
         self.slot = LatestFrame(self.resolution[1], self.resolution[0], pin_memory=self.device.type == "cuda")
         self.generator = GeneratorThread(G, self.device, self.conductor, self.slot)
+        self.directions = knob_directions(options.model, self.model, log)  # what direction.1..8 move
+        self.generator.renderer.set_directions(self.directions.scaled)
         self.osc = OscServer(self.store, self.conductor, options.osc_host, options.osc_port) if options.osc else None
         self.oscquery = None
         self.midi = None
         if options.midi:
             with quiet_c_stderr():  # ALSA/JACK print their own failures; midi.message says it in one line
                 self.midi = MidiInput(self.store, self.conductor, _midi_mapping(options.midi_map),
-                                      options.midi_api, options.midi_ports)
+                                      options.midi_api, options.midi_ports, feedback=options.midi_feedback)
         self.voice = None
         if options.audio:
             self.voice = TimbreVoice(self.store, self.conductor, G.z_dim, options.audio_device)
         self.recorder = RecordingSwitch(self.model, self.store, self.conductor, self.generator, options.seed,
-                                        options.fps, log)
+                                        options.fps, log, directions=self.directions)
         if options.scene:
             load_scene(options.scene, self.store)
         if options.record:
@@ -143,6 +149,8 @@ class Engine:
             self._quit = True
         elif action == "record":
             self.recorder.toggle()
+        elif action == "learn" and self.midi is not None:
+            self.midi.arm_last()  # the HUD shows what is armed, then what was bound
         elif action == "hud":
             self.store.set("hud.visible", 1.0 - self.store.get("hud.visible"))
         elif action == "fullscreen" and self.window is not None:
@@ -169,6 +177,9 @@ class Engine:
                             "Start recording a z-log [to this path]")
         self.osc.add_action("record/stop", lambda: self.recorder.stop(), "", "Stop recording")
         if self.midi is not None:
+            self.midi.router.last_param = lambda: self.osc.last_param if self.osc is not None else ""
+            self.osc.add_action("midi/learn_last", lambda: self.midi.arm_last(), "",
+                                "Arm MIDI learn for the parameter last changed from OSC or keys")
             self.osc.add_action("midi/learn", lambda target, *args: self.midi.arm(target, *args), "s...",
                                 "Arm MIDI learn: the next control moved binds to <parameter or action> [args]")
         self.osc.add_action("preset/load", lambda name: load_scene(name, self.store), "s",
@@ -312,12 +323,28 @@ class Engine:
             lines.append(f"REC {self.recorder.path}  {s['zlog_rows']} rows")
         if not self.model.trained:
             lines.append("UNTRAINED MODEL: random weights, not a trained generator")
+        c_dim, shown = getattr(self.model.generator, "c_dim", 0), self.conductor.last_frame
+        if c_dim:  # a conditional model: which class class.position plays
+            lines.append(f"{class_label(shown.class_position if shown else 0.0, c_dim)} of {c_dim} classes")
         if self.generator.last_error:
             lines.append(self.generator.last_error[:90])
+        lines += [line for line in (self._journey_sync(), self._midi_notice()) if line]
         notice = self._recent_notice()
         if notice:
             lines.append(notice[:90])
         return lines
+
+    def _journey_sync(self) -> str:
+        """Tempo sync of a playing journey (or why it runs free), from the values the conductor uses."""
+        synced = self.conductor.journey.playing and self.store.get("journey.sync") >= 1
+        return sync_status(synced, self.store.get("journey.beats"), self.store.get("journey.bpm"))
+
+    def _midi_notice(self) -> str:
+        """MIDI learn: what is armed, then what was bound, for NOTICE_S."""
+        router = self.midi.router if self.midi is not None else None
+        if router is None or (time.perf_counter() - router.notice_at_s >= NOTICE_S and not router.armed):
+            return ""
+        return router.notice[:90]
 
     def _recent_notice(self) -> str:
         """The conductor's last rejected action (a bad key, OSC or MIDI message), for NOTICE_S after it happened."""
@@ -355,6 +382,7 @@ class Engine:
             "output_size": f"{self._viewport()[0]}x{self._viewport()[1]}",
             "display": "window" if self.window is not None else "offscreen",
             "seconds": elapsed,
+            "journey_sync": self._journey_sync(),
             **self._control_stats(),
             **self.recorder.stats(),
             **(self.midi.stats() if self.midi is not None else {"midi_messages": 0, "midi_errors": 0}),
@@ -365,4 +393,5 @@ class Engine:
     def _control_stats(self) -> dict:
         if self.osc is None:
             return {"osc_messages": 0, "osc_errors": 0, "osc_clamped": self.store.clamped, "osc_port": None}
-        return {**self.osc.stats(), "osc_port": self.osc.port}
+        query = self.oscquery.stats() if self.oscquery is not None else {}
+        return {**self.osc.stats(), **query, "osc_port": self.osc.port}

@@ -74,6 +74,11 @@ def _enum(name: str, choices: tuple[str, ...], default: str, doc: str) -> Param:
     return Param(name, 0, len(choices) - 1, choices.index(default), kind="enum", choices=choices, doc=doc)
 
 
+def _direction(k: int) -> Param:
+    return Param(f"direction.{k}", -5.0, 5.0, 0.0, unit="σ", smoothing_s=0.05,
+                 doc=f"Move along PCA direction {k} of w (GANSpace), in standard deviations of w along it")
+
+
 def _mix(group: str, source: str, default: float) -> Param:
     return Param(f"mix.{group}.{source}", 0.0, 1.0, default, smoothing_s=0.05,
                  doc=f"Weight of latent source {source.upper()} in the {group} w-layers (normalised with the others)")
@@ -90,6 +95,9 @@ PARAMS: tuple[Param, ...] = (
     Param("wander.speed", 0.01, 10.0, 0.3, unit="Hz", curve="exp", doc="How fast the wander noise moves"),
     Param("journey.seconds", 0.5, 60.0, 4.0, unit="s", curve="exp", doc="Time at each keyframe of a journey started without durations (key j)"),
     Param("journey.speed", 0.1, 10.0, 1.0, unit="×", curve="exp", doc="Playback speed of the current journey"),
+    _enum("journey.sync", ("off", "beats"), "off", "Journey legs last their own seconds (off) or journey.beats at journey.bpm"),
+    Param("journey.beats", 1, 64, 4, kind="int", unit="beats", doc="Beats per journey leg when journey.sync is beats"),
+    Param("journey.bpm", 0.0, 300.0, 0.0, unit="BPM", doc="Tempo journeys sync to, from MIDI clock or OSC; 0 = none, legs keep their seconds"),
     # What the generator is given.
     Param("truncation.psi", -1.0, 2.0, 0.8, smoothing_s=0.05, doc="Truncation ψ: 1 is the full distribution, 0 the mean image"),
     Param("truncation.cutoff", 1, 32, 32, kind="int", doc="Truncate only w-layers below this index (32 = all layers)"),
@@ -97,10 +105,16 @@ PARAMS: tuple[Param, ...] = (
     _mix("coarse", "a", 1.0), _mix("coarse", "b", 0.0), _mix("coarse", "c", 0.0),
     _mix("middle", "a", 1.0), _mix("middle", "b", 0.0), _mix("middle", "c", 0.0),
     _mix("fine", "a", 1.0), _mix("fine", "b", 0.0), _mix("fine", "c", 0.0),
+    # GANSpace directions (instrument directions --model ...), added to w after truncation.
+    *(_direction(k) for k in range(1, 9)),
+    _enum("direction.layers", ("all", "coarse", "middle", "fine"), "all",
+          "Which w-layers the direction.* knobs move (the same groups as mix.*)"),
     # StyleGAN3 only: the Fourier input's transform (ignored by StyleGAN2 models).
     Param("sg3.translate.x", -1.0, 1.0, 0.0, unit="widths", smoothing_s=0.05, doc="StyleGAN3: move the image content sideways"),
     Param("sg3.translate.y", -1.0, 1.0, 0.0, unit="widths", smoothing_s=0.05, doc="StyleGAN3: move the image content up or down"),
     Param("sg3.rotate", -180.0, 180.0, 0.0, unit="°", smoothing_s=0.05, doc="StyleGAN3: rotate the image content"),
+    # Conditional models only (c_dim > 0): the class given to the mapping network (ignored by the others).
+    Param("class.position", 0.0, 1.0, 0.0, smoothing_s=0.05, doc="Conditional models: class k of N sits at k/(N−1); in between, the two neighbours blend"),
     # The voice: the trajectory heard through the latent-timbre VAE.
     Param("audio.gain", 0.0, 2.0, 0.5, smoothing_s=0.05, doc="Output level of the timbre synth"),
     Param("timbre.amount", 0.0, 2.0, 1.0, smoothing_s=0.1, doc="How far the picture's latent moves the sound's latent (0 = the offset timbre)"),
@@ -185,6 +199,14 @@ class ParamStore:
     def reset(self) -> None:
         with self._write_lock:
             self.values[:] = [p.default for p in self.params]
+            self.version += 1
+
+    def share_values(self, array: np.ndarray) -> None:
+        """Keep the values in `array` from now on (float64 [len(params)], e.g. a view of shared memory the audio
+        process reads), copying the current ones over. Holders of the old array (a recording) keep a stale copy."""
+        with self._write_lock:
+            array[:] = self.values
+            self.values = array
             self.version += 1
 
 

@@ -12,12 +12,13 @@ import inspect
 import math
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from instrument.latent.directions import LAYER_RANGES, NUM_KNOBS
 from instrument.latent.interp import Glide, latent_from_seed, to_shell
-from instrument.latent.keyframes import Journey, Keyframes
+from instrument.latent.keyframes import Journey, Keyframes, leg_seconds
 from instrument.latent.mixing import GROUPS, check_mask, mixing_weights
 from instrument.latent.spring import SpringDamper
 from instrument.latent.wander import Wander
@@ -28,7 +29,9 @@ MOTION_MODES = ("spring", "slerp", "lerp")  # what param motion.mode's choices m
 _WANDER_STREAM, _NOISE_STREAM = 1, 2  # spawn keys: independent random streams derived from the one run seed
 _PARAMS = {"mode": "motion.mode", "k": "spring.stiffness", "zeta": "spring.damping", "kick": "spring.kick",
            "seconds": "motion.seconds", "wander": "wander.amount", "wander_hz": "wander.speed",
-           "journey": "journey.speed", "journey_s": "journey.seconds", "psi": "truncation.psi", "cutoff": "truncation.cutoff", "noise": "noise.mode"}
+           "journey": "journey.speed", "journey_s": "journey.seconds", "journey_sync": "journey.sync",
+           "beats": "journey.beats", "bpm": "journey.bpm", "psi": "truncation.psi", "cutoff": "truncation.cutoff", "noise": "noise.mode",
+           "direction_layers": "direction.layers", "class": "class.position"}
 QUEUE_LEN = 1024  # actions between two frames; a full queue drops its oldest
 
 
@@ -93,6 +96,9 @@ class LatentFrame:
     cutoff: int           # truncate w-layers below this index (clipped to num_ws)
     noise_mode: str       # 'const' | 'random' | 'off'
     noise_seed: int       # uint32 seed for this frame's random noise, from the run seed and index
+    directions: np.ndarray = field(default_factory=lambda: np.zeros(NUM_KNOBS, np.float32))  # [8] σ, direction.*
+    direction_layers: str = "all"  # w-layers the directions move: 'all' | 'coarse' | 'middle' | 'fine'
+    class_position: float = 0.0  # class.position, smoothed: conditional models' class (models/conditioning.py)
 
 
 class Conductor:
@@ -110,6 +116,8 @@ class Conductor:
         self._ix = {key: store.slot(name) for key, name in _PARAMS.items()}  # fails early on a foreign table
         self._mix_ix = np.array([[store.slot(f"mix.{g}.{s}") for s in SOURCES] for g in GROUPS])
         self._noise_labels = store.spec("noise.mode")
+        self._dir_ix = np.array([store.slot(f"direction.{k}") for k in range(1, NUM_KNOBS + 1)])
+        self._dir_labels = _check_layer_ranges(store.spec("direction.layers").choices)
         self._modes = _check_modes(store.spec("motion.mode").choices)
         self._init_motion()
         self.keyframes = Keyframes(self.z_dim)
@@ -180,12 +188,19 @@ class Conductor:
         values = self.smoother.step(dt_s)
         self._follow_mode(values)
         self._apply_actions()
-        _, changed = self.journey.advance(dt_s, values[self._ix["journey"]])
+        _, changed = self.journey.advance(dt_s, *self._journey_pace(values))
         if changed:
             self._target_stop()
         self._advance_trajectory(values, dt_s)
         offset = self.wander.step(dt_s, values[self._ix["wander_hz"]], values[self._ix["wander"]])
         return self._emit(t, values, offset)
+
+    def _journey_pace(self, values: np.ndarray) -> tuple[float, float | None]:
+        """(speed, leg seconds): synced legs last journey.beats at journey.bpm, unscaled so they stay on the beat;
+        without a tempo they fall back to their own durations at journey.speed."""
+        synced = values[self._ix["journey_sync"]] >= 1
+        leg_s = leg_seconds(values[self._ix["beats"]], values[self._ix["bpm"]]) if synced else None
+        return (1.0, leg_s) if leg_s is not None else (values[self._ix["journey"]], None)
 
     def _follow_mode(self, values: np.ndarray) -> None:
         """Switch trajectory mode, handing over position (and velocity) so the latent does not jump."""
@@ -221,7 +236,10 @@ class Conductor:
         frame = LatentFrame(index=self.index, t=float(t), z=z.astype(np.float32), mix=mix.astype(np.float32),
                             psi=float(values[self._ix["psi"]]),
                             cutoff=min(int(values[self._ix["cutoff"]]), self.num_ws),
-                            noise_mode=self._noise_labels.label(values[self._ix["noise"]]), noise_seed=int(seed))
+                            noise_mode=self._noise_labels.label(values[self._ix["noise"]]), noise_seed=int(seed),
+                            directions=values[self._dir_ix].astype(np.float32),
+                            direction_layers=self._dir_labels[int(values[self._ix["direction_layers"]])])
+        frame.class_position = float(values[self._ix["class"]])
         self.index += 1
         self.last_frame = frame
         return frame
@@ -351,6 +369,13 @@ def _check_modes(choices: tuple[str, ...]) -> tuple[str, ...]:
     unknown = set(choices) - set(MOTION_MODES)
     if unknown:
         raise ValueError(f"param motion.mode offers {sorted(unknown)}; the conductor knows {MOTION_MODES}")
+    return choices
+
+
+def _check_layer_ranges(choices: tuple[str, ...]) -> tuple[str, ...]:
+    unknown = set(choices) - set(LAYER_RANGES)
+    if unknown:
+        raise ValueError(f"param direction.layers offers {sorted(unknown)}; directions know {LAYER_RANGES}")
     return choices
 
 

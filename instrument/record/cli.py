@@ -25,7 +25,17 @@ def info_lines(reader: ZlogReader) -> list[str]:
             f"rows        {n} recovered, {frames}, {reader.duration_s():.3f} s of conductor time",
             f"bytes/row   {h['row_bytes']} payload + 9 record header",
             f"events      {len(reader.events())}",
+            f"directions  {_directions(h, rows)}",
             f"truncation  {truncated}"]
+
+
+def _directions(header: dict, rows) -> str:
+    """Which knob directions the log was played with, and in how many rows a knob was turned."""
+    entry = header.get("directions")
+    if not entry:
+        return "none (the direction knobs were at zero)"
+    turned = int((rows["directions"] != 0).any(axis=1).sum()) if "directions" in rows.dtype.names else 0
+    return f"{entry['source']} (sha256 {entry['sha256'][:16]}), a knob turned in {turned} rows"
 
 
 def zlog_info_main(argv: list[str] | None = None) -> int:

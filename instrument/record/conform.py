@@ -31,8 +31,8 @@ BLACK_PARAM = "conform.black"     # EVENT {"param": BLACK_PARAM, "value": 0..1} 
 ADAPTERS = {".otio": "otio_json", ".edl": "cmx_3600", ".xml": "fcp_xml"}
 EDIT_TYPES = (".otio", ".edl", ".xml", ".kdenlive")
 EDL_RATE = 30.0                   # a CMX3600 EDL does not say its frame rate
-_LERPED = ("t", "wall_time", "psi", "params", "mix", "audio")       # continuous fields blend linearly
-_PICKED = ("noise_seed", "cutoff", "noise_mode", "has_audio")       # discrete fields come from the nearer side
+_LERPED = ("t", "wall_time", "psi", "params", "mix", "audio", "directions")  # continuous fields blend linearly
+_PICKED = ("noise_seed", "cutoff", "noise_mode", "has_audio", "direction_layers")  # discrete: from the nearer side
 
 
 class ConformError(InstrumentError):
@@ -319,7 +319,7 @@ def blend_rows(a: np.ndarray, b: np.ndarray, w) -> np.ndarray:
         wide = w.reshape((-1,) + (1,) * (a[name].ndim - 1))
         out[name] = a[name] + wide * (b[name].astype(np.float64) - a[name])
     near_b = w >= 0.5
-    for name in _PICKED:
+    for name in (f for f in _PICKED if f in a.dtype.names):
         out[name] = np.where(near_b, b[name], a[name])
     return out
 
@@ -404,7 +404,21 @@ def _load_rows(edit: EditTrack) -> tuple[dict, dict[int, np.ndarray]]:
         if header["row_fields"] != first["row_fields"] or header["model"]["sha256"] != first["model"]["sha256"]:
             raise ConformError(f"clip '{shot.name}' ({shot.where}): '{shot.log.name}' was recorded with another "
                                f"model or row layout than '{next(iter(readers)).name}'; conform one model at a time")
-    return first, rows
+    return dict(first, directions=_shared_directions(edit, readers)), rows
+
+
+def _shared_directions(edit: EditTrack, readers: dict):
+    """The one set of knob directions the conformed log can name: every log that turns a direction knob must have
+    played the same ones (logs that never turn one may differ); None when no log turns one."""
+    used = {}
+    for log, (header, rows) in readers.items():
+        if "directions" in rows.dtype.names and np.any(rows["directions"] != 0):
+            used.setdefault((header.get("directions") or {}).get("sha256"), (log, header.get("directions")))
+    if len(used) > 1:
+        (a, _), (b, _) = list(used.values())[:2]
+        raise ConformError(f"'{a.name}' and '{b.name}' turn the direction knobs with different directions "
+                           f"(recomputed between the recordings?); conform them separately ({edit.path.name})")
+    return next(iter(used.values()))[1] if used else next(iter(readers.values()))[0].get("directions")
 
 
 def conform(edit_path, out_path, search_dirs=None, rate: float | None = None,

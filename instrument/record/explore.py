@@ -65,7 +65,8 @@ def around(log, rows, noise_sigma: float, samples: int, out_dir, model=None, see
                 z = base.z.astype(np.float64) + (noise_sigma * rng.standard_normal(base.z.shape) if k else 0.0)
                 n = len(shots)
                 shots.append((LatentFrame(n, n / rate, to_shell(z).astype(np.float32), base.mix.copy(), base.psi,
-                                          base.cutoff, base.noise_mode, base.noise_seed), values))
+                                          base.cutoff, base.noise_mode, base.noise_seed, base.directions.copy(),
+                                          base.direction_layers), values))
         header = _derived_header(reader, loaded, seed, rate, {"around": {"rows": rows, "sigma": noise_sigma,
                                                                         "samples": samples}})
     return _proxy(out / "around", header, shots, loaded, size, dev, progress)
@@ -104,7 +105,8 @@ def _journey(keyframes: list, n: int, rate: float) -> list:
         mix = lerp(a.mix, b.mix, u)
         mix = (mix / np.maximum(mix.sum(axis=1, keepdims=True), 1e-12)).astype(np.float32)
         frame = LatentFrame(k, k / rate, z, mix, float(a.psi + u * (b.psi - a.psi)), a.cutoff, a.noise_mode,
-                            a.noise_seed)
+                            a.noise_seed, lerp(a.directions, b.directions, u).astype(np.float32),
+                            a.direction_layers if u < 0.5 else b.direction_layers)
         shots.append((frame, pa + u * (pb - pa)))
     return shots
 
@@ -119,6 +121,7 @@ def _frame(k: int, t: float, z: np.ndarray, num_ws: int, values: np.ndarray) -> 
 
 def _derived_header(reader, loaded, seed: int, fps: float, what: dict) -> dict:
     header = header_for_model(loaded, seed, fps)
+    header["directions"] = reader.header.get("directions")  # the rows keep the source's knob amounts
     header["derived_from"] = {"log": str(reader.path), **what}
     return header
 

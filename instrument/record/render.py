@@ -32,7 +32,7 @@ from instrument.models.stylegan2 import GeneratorConfig, make_generator
 from instrument.params import PARAMS, ParamStore
 from instrument.record.conform import black_mask
 from instrument.record.video import VideoWriter, burn_row_index, fps_fraction, read_row_index  # noqa: F401
-from instrument.record.zlog import ZlogReader
+from instrument.record.zlog import ZlogReader, logged_directions
 from instrument.render.generator_thread import FrameRenderer
 
 MODES = ("rows", "events")
@@ -194,9 +194,20 @@ class BatchRenderer:
     batch 1 (the live traced graph). Batched synthesis equals batch 1 within float tolerance.
     """
 
-    def __init__(self, model: LoadedModel, device: torch.device, batch: int):
-        self.renderer = FrameRenderer(model.generator, device)
-        self.G, self.batch = model.generator, max(1, int(batch))
+    def __init__(self, model: LoadedModel, device: torch.device, batch: int, directions: np.ndarray | None = None):
+        G = model.generator
+        if device.type == "cuda":  # live frames on CUDA come from the fast path's float16 copy: render the same
+            from instrument.render.fast import prepare_generator
+            G = prepare_generator(G, device)
+        self.renderer = FrameRenderer(G, device)
+        self.G, self.batch = G, max(1, int(batch))
+        if directions is not None:  # the knobs' directions as logged (zlog.logged_directions): exact w on replay
+            try:
+                self.renderer.set_directions(torch.from_numpy(directions))
+            except ValueError:
+                raise ModelError(f"the z-log's directions are {list(directions.shape)} (knobs, w_dim) but model "
+                                 f"'{model.name}' has w_dim {self.G.w_dim}; render with a snapshot of the logged "
+                                 "network") from None
 
     def images(self, latents: list[LatentFrame]) -> list[np.ndarray]:
         out: list[np.ndarray] = []
@@ -306,7 +317,8 @@ def render(log_path, out_path, size=None, fps=None, model=None, mode: str = "row
         tile_size = tile_size or default_size(loaded[0].generator.img_resolution)
         shots = row_shots(reader) if mode == "rows" else event_shots(reader, rate)
         total = reader.recovered if mode == "rows" else len(output_times(reader, rate))
-        job = _Job(loaded, dev, batch, tile_size, rate, FxTrack(reader.header, fx), grid or len(loaded) == 1, code)
+        job = _Job(loaded, dev, batch, tile_size, rate, FxTrack(reader.header, fx), grid or len(loaded) == 1, code,
+                   logged_directions(reader.header))
         with tempfile.TemporaryDirectory(prefix="instrument-render-") as tmp:
             wav = _sound(audio, reader, mode, rate, Path(tmp), log_path)
             return job.run(shots, total, out_path, wav, progress)
@@ -356,8 +368,10 @@ def _chunks(shots, n: int):
 class _Job:
     """One render: models x (generator, shader chain) -> one grid video or one video per model."""
 
-    def __init__(self, loaded, device, batch, tile_size, rate, fx_track, one_file: bool, code: bool):
+    def __init__(self, loaded, device, batch, tile_size, rate, fx_track, one_file: bool, code: bool,
+                 directions: np.ndarray | None = None):
         self.loaded, self.device, self.batch, self.tile = loaded, device, max(1, int(batch)), tile_size
+        self.directions = directions  # [NUM_KNOBS, w_dim] as logged, or None (the knobs at zero)
         self.rate, self.fx, self.one_file, self.code = rate, fx_track, one_file, code
 
     def paths(self, out: Path) -> list[Path]:
@@ -376,7 +390,7 @@ class _Job:
                 writers.append(VideoWriter(p, (width, self.tile[1]), self.rate, wav))
             with Offscreen(self.tile) as off, _Sidecars(sidecars) as sheets:
                 screens = [Screen(off, (m.generator.img_resolution,) * 2) for m in self.loaded]
-                renderers = [BatchRenderer(m, self.device, self.batch) for m in self.loaded]
+                renderers = [BatchRenderer(m, self.device, self.batch, self.directions) for m in self.loaded]
                 for chunk in _chunks(shots, self.batch):
                     self._chunk(chunk, renderers, screens, writers, sheets)
                     bar.add(len(chunk))

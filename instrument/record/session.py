@@ -20,8 +20,9 @@ DEFAULT_FOLDER = Path("recordings")
 
 
 class RecordingSwitch:
-    def __init__(self, model, store, conductor, generator, seed: int, fps_hint: float, log=print):
+    def __init__(self, model, store, conductor, generator, seed: int, fps_hint: float, log=print, directions=None):
         self.model, self.store, self.conductor, self.generator = model, store, conductor, generator
+        self.directions = directions  # directions.KnobDirections the renderer plays, for the header; None: none
         self.seed, self.fps_hint, self.log = seed, fps_hint, log
         self.writer: ZlogWriter | None = None
         self.path: Path | None = None
@@ -37,10 +38,11 @@ class RecordingSwitch:
             return self.path
         path = Path(path) if path else DEFAULT_FOLDER / time.strftime("%Y%m%d-%H%M%S.zlog")
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = ZlogWriter(str(path), header_for_model(self.model, self.seed, self.fps_hint))
+        self.writer = ZlogWriter(str(path), header_for_model(self.model, self.seed, self.fps_hint,
+                                                             directions=self.directions))
         self.path = path
-        writer, values = self.writer, self.store.values
-        self.generator.on_frame = lambda latent, frame: writer.write_row(latent, values, frame.sampled_at)
+        writer, store = self.writer, self.store  # store.values is looked up per row: the voice moves it to shared memory
+        self.generator.on_frame = lambda latent, frame: writer.write_row(latent, store.values, frame.sampled_at)
         self.conductor.on_post = lambda action: writer.write_event(
             "engine", {"action": action.name, "args": _jsonable(action.args)}, time.perf_counter(),
             frame=self.conductor.index)

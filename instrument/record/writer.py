@@ -54,6 +54,7 @@ class ZlogWriter(threading.Thread):
         self._field = {name: self._ring[name] for name in self._ring.dtype.names}  # views: one setitem per field
         self._noise_ix = {name: i for i, name in enumerate(header["noise_modes"])}
         self._source_ix = {name: i for i, name in enumerate(header["event_sources"])}
+        self._layers_ix = {name: i for i, name in enumerate(header.get("direction_layers", ()))}
         self._head = 0  # slots filled, written by the producer only
         self._tail = 0  # slots written out, written by the writer thread only
 
@@ -113,6 +114,11 @@ class ZlogWriter(threading.Thread):
         f["cutoff"][slot] = latent.cutoff
         f["noise_mode"][slot] = self._noise_ix[latent.noise_mode]
         f["has_audio"][slot] = audio_latent is not None
+        if "directions" in f:  # a version 2 layout
+            f["directions"][slot] = latent.directions
+            f["direction_layers"][slot] = self._layers_ix[latent.direction_layers]
+        if "class_position" in f:  # conditional models
+            f["class_position"][slot] = latent.class_position
         if audio_latent is not None:
             f["audio"][slot] = audio_latent  # a KeyError when the header has audio_dim 0
 

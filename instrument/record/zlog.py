@@ -12,7 +12,9 @@ record whose length or checksum is wrong keeps every record before it. docs/zlog
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import json
 import mmap
 import struct
@@ -26,10 +28,12 @@ import numpy as np
 from instrument import __version__
 from instrument.errors import InstrumentError
 from instrument.latent.conductor import LatentFrame
+from instrument.latent.directions import LAYER_RANGES, NUM_KNOBS
 from instrument.params import PARAMS, Param
 
 MAGIC = b"\x89ZLOG\r\n\x1a"     # PNG-style: the high byte and CR LF / ^Z catch text-mode and 7-bit damage
-VERSION = 1
+VERSION = 2                      # 2 added the direction knobs (rows: directions, direction_layers; header)
+READABLE = (1, 2)                # version 1 logs read with the knobs at zero
 PREAMBLE = struct.Struct("<8sHHII")  # magic, version, flags, header_len, header_crc32
 RECORD = struct.Struct("<IIB")       # payload_len, crc32(kind + payload), kind
 EVENT = struct.Struct("<ddqB")       # wall_time, t (NaN: unknown), frame (-1: unknown), source
@@ -39,7 +43,7 @@ EVENT_SOURCES = ("osc", "midi", "key", "engine")     # source u8 indexes this li
 KIND_CRC = {kind: zlib.crc32(bytes([kind])) for kind in (ROW, EVENT_KIND)}  # crc32(payload, KIND_CRC[k]) = crc of both
 
 
-def row_fields(z_dim: int, num_ws: int, n_params: int, audio_dim: int = 0) -> list[list]:
+def row_fields(z_dim: int, num_ws: int, n_params: int, audio_dim: int = 0, c_dim: int = 0) -> list[list]:
     """The ROW layout as [name, numpy type string, shape] triples; the header carries it, readers obey it."""
     fields = [["index", "<u8", []],            # conductor frame index
               ["t", "<f8", []],                # conductor time (s) passed to step
@@ -47,10 +51,14 @@ def row_fields(z_dim: int, num_ws: int, n_params: int, audio_dim: int = 0) -> li
               ["psi", "<f8", []],              # truncation psi, exactly as in the LatentFrame
               ["params", "<f8", [n_params]],   # the full parameter vector, in header `params` order
               ["z", "<f4", [3, z_dim]],        # sources A, B, C
-              ["mix", "<f4", [num_ws, 3]]]     # per-layer weights of A, B, C
+              ["mix", "<f4", [num_ws, 3]],     # per-layer weights of A, B, C
+              ["directions", "<f4", [NUM_KNOBS]]]  # direction.1..8 amounts (σ) as the renderer used them
     if audio_dim:
         fields.append(["audio", "<f4", [audio_dim]])  # the audio latent; valid when has_audio == 1
-    fields += [["noise_seed", "<u4", []], ["cutoff", "<u2", []], ["noise_mode", "u1", []], ["has_audio", "u1", []]]
+    if c_dim:  # conditional models only; a row without it replays class 0
+        fields.append(["class_position", "<f8", []])  # class.position as the renderer used it (smoothed)
+    fields += [["noise_seed", "<u4", []], ["cutoff", "<u2", []], ["noise_mode", "u1", []], ["has_audio", "u1", []],
+               ["direction_layers", "u1", []]]  # index into header `direction_layers`
     return fields
 
 
@@ -65,9 +73,11 @@ def _param_row(p: Param) -> dict:
 
 def make_header(model_name: str, model_sha256: str, generator_config: dict, z_dim: int, num_ws: int, seed: int,
                 fps_hint: float, params: tuple[Param, ...] = PARAMS, audio_dim: int = 0,
-                program_version: str = __version__) -> dict:
-    """Everything a replay needs besides the records: which model, which seed, what each column means."""
-    fields = row_fields(z_dim, num_ws, len(params), audio_dim)
+                program_version: str = __version__, directions=None, c_dim: int = 0) -> dict:
+    """Everything a replay needs besides the records: which model, which seed, what each column means.
+
+    directions: the directions.KnobDirections the renderer plays (None: no knobs, all zero)."""
+    fields = row_fields(z_dim, num_ws, len(params), audio_dim, c_dim)
     return {"format": "instrument z-log", "version": VERSION,
             "program": {"name": "instrument", "version": program_version},
             "created_unix": time.time(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -76,15 +86,36 @@ def make_header(model_name: str, model_sha256: str, generator_config: dict, z_di
             "z_dim": int(z_dim), "num_ws": int(num_ws), "audio_dim": int(audio_dim),
             "params": [_param_row(p) for p in params],
             "noise_modes": list(NOISE_MODES), "event_sources": list(EVENT_SOURCES),
+            "direction_layers": list(LAYER_RANGES),
+            "directions": None if directions is None else directions_entry(directions.scaled, directions.source),
             "row_fields": fields, "row_bytes": row_dtype(fields).itemsize}
 
 
+def directions_entry(scaled, source: str) -> dict:
+    """The header's record of the knobs' directions: σ_k·d_k [NUM_KNOBS, w_dim] as base64 little-endian float32
+    (bit-exact, unlike decimal text), its sha256 and where it came from."""
+    data = np.ascontiguousarray(np.asarray(scaled, dtype="<f4")).tobytes()
+    return {"shape": list(np.shape(scaled)), "dtype": "<f4", "scaled": base64.b64encode(data).decode("ascii"),
+            "sha256": hashlib.sha256(data).hexdigest(), "source": source}
+
+
+def logged_directions(header: dict) -> np.ndarray | None:
+    """The knobs' directions a z-log was played with, float32 [NUM_KNOBS, w_dim]; None when it has none."""
+    entry = header.get("directions")
+    if not entry:
+        return None
+    data = base64.b64decode(entry["scaled"])
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise InstrumentError("z-log header: the directions do not match their sha256; the header is damaged")
+    return np.frombuffer(data, entry["dtype"]).reshape(entry["shape"]).astype(np.float32)
+
+
 def header_for_model(model, seed: int, fps_hint: float, params: tuple[Param, ...] = PARAMS,
-                     audio_dim: int = 0) -> dict:
+                     audio_dim: int = 0, directions=None) -> dict:
     """`make_header` from a loader.LoadedModel (name, sha256, config, generator)."""
     G = model.generator
     return make_header(model.name, model.sha256, dataclasses.asdict(model.config), G.z_dim, G.num_ws, seed,
-                       fps_hint, params, audio_dim)
+                       fps_hint, params, audio_dim, directions=directions, c_dim=int(getattr(G, "c_dim", 0) or 0))
 
 
 def encode_header(header: dict) -> bytes:
@@ -154,13 +185,20 @@ class ZlogReader:
                 for w, t, f, s, d in self._events]
 
     def latent_frame(self, i: int) -> LatentFrame:
-        """The i-th recovered row as the LatentFrame the generator was given (bit-identical fields)."""
+        """The i-th recovered row as the LatentFrame the generator was given (bit-identical fields; a version 1
+        row, which has no direction knobs, gets them at zero)."""
         row = self.rows()[i]
-        return LatentFrame(index=int(row["index"]), t=float(row["t"]),
-                           z=np.array(row["z"], dtype=np.float32), mix=np.array(row["mix"], dtype=np.float32),
-                           psi=float(row["psi"]), cutoff=int(row["cutoff"]),
-                           noise_mode=self.header["noise_modes"][int(row["noise_mode"])],
-                           noise_seed=int(row["noise_seed"]))
+        frame = LatentFrame(index=int(row["index"]), t=float(row["t"]),
+                            z=np.array(row["z"], dtype=np.float32), mix=np.array(row["mix"], dtype=np.float32),
+                            psi=float(row["psi"]), cutoff=int(row["cutoff"]),
+                            noise_mode=self.header["noise_modes"][int(row["noise_mode"])],
+                            noise_seed=int(row["noise_seed"]))
+        if "directions" in self.dtype.names:
+            frame.directions = np.array(row["directions"], dtype=np.float32)
+            frame.direction_layers = self.header["direction_layers"][int(row["direction_layers"])]
+        if "class_position" in self.dtype.names:
+            frame.class_position = float(row["class_position"])
+        return frame
 
     def duration_s(self) -> float:
         """Conductor time from the first to the last recovered row (0 with fewer than two)."""
@@ -188,8 +226,9 @@ def _parse_header(path: Path, data) -> tuple[dict, int]:
     magic, version, _flags, n, crc = PREAMBLE.unpack_from(data, 0)
     if magic != MAGIC:
         raise error(f"not a z-log (starts {bytes(magic)!r}, expected {MAGIC!r}); pass a file written by --record")
-    if version != VERSION:
-        raise error(f"format version {version}, this program reads version {VERSION}; use a matching instrument")
+    if version not in READABLE:
+        raise error(f"format version {version}, this program reads versions {', '.join(map(str, READABLE))}; "
+                    "use a matching instrument")
     text = bytes(data[PREAMBLE.size:PREAMBLE.size + n])
     if len(text) < n or zlib.crc32(text) != crc:
         raise error("header is corrupt (checksum mismatch); the file cannot be replayed")

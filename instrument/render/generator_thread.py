@@ -2,9 +2,10 @@
 
 It owns the model on its device. Each loop: conductor.step(t, dt) gives a `LatentFrame` (three latent sources,
 per-layer mixing weights, truncation, noise); the mapping network turns the sources into w, the mixing weights
-blend them per layer, truncation pulls towards the mean, synthesis draws the image, and the pixels land in a
-buffer of the latest-frame slot. The display never waits for this thread; this thread never waits for the
-display. A generator exception is caught, counted and shown, and the last good frame stays on screen.
+blend them per layer, truncation pulls towards the mean, the direction knobs (GANSpace) move w along principal
+components, synthesis draws the image, and the pixels land in a buffer of the latest-frame slot. The display
+never waits for this thread; this thread never waits for the display. A generator exception is caught, counted
+and shown, and the last good frame stays on screen.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np
 import torch
 
 from instrument.latent.conductor import Conductor, LatentFrame
+from instrument.latent.directions import LAYER_RANGES, NUM_KNOBS, apply_directions, layer_range
+from instrument.models.conditioning import class_weights
 from instrument.render.slot import LatestFrame
 
 ERROR_BACKOFF_S = 0.05  # after a failed frame, so a persistent error doesn't spin a core
@@ -26,8 +29,8 @@ ERROR_BACKOFF_S = 0.05  # after a failed frame, so a persistent error doesn't sp
 class FrameRenderer:
     """The per-frame tensor work, with every input buffer allocated once on the model's device.
 
-    The whole frame (mapping -> per-layer mix -> truncation -> synthesis -> uint8) runs as one traced
-    TorchScript graph per noise mode. Why: eager PyTorch runs hundreds of small ops per frame, each re-taking the
+    The whole frame (mapping -> per-layer mix -> truncation -> directions -> synthesis -> uint8) runs as one
+    traced TorchScript graph per noise mode. Why: eager PyTorch runs hundreds of small ops per frame, each re-taking the
     GIL, and while the display thread holds the GIL (moderngl calls keep it) every re-take waits. A traced graph
     runs in C++ without the GIL between ops: measured on 2 CPU cores next to a busy Python thread, synthesis took
     170 ms eager and 38 ms traced. Inputs are buffers updated in place, so the graph sees new values each frame.
@@ -41,6 +44,18 @@ class FrameRenderer:
         self.psi = torch.ones((), device=device)
         self.cutoff = torch.full((), generator.num_ws, device=device)
         self.layer = torch.arange(generator.num_ws, device=device)[:, None]
+        self.amounts = torch.zeros(NUM_KNOBS, device=device)                # direction.1..8, in σ
+        self.scaled = torch.zeros((NUM_KNOBS, generator.w_dim), device=device)  # σ_k·d_k; zero rows: no knob
+        self.layer_lo = torch.zeros((), dtype=torch.long, device=device)    # directions move layers [lo, hi)
+        self.layer_hi = torch.full((), generator.num_ws, dtype=torch.long, device=device)
+        self._ranges = {name: layer_range(name, generator.num_ws) for name in LAYER_RANGES}
+        self._inputs = (self.z, self.mix, self.psi, self.cutoff, self.amounts, self.scaled, self.layer_lo,
+                        self.layer_hi)  # every trace input, in the order _ws takes them
+        self.c_dim = int(getattr(generator, "c_dim", 0) or 0)
+        if self.c_dim:  # conditional models only: the class vector is one more input (unconditional: unchanged)
+            self.c = torch.zeros((1, self.c_dim), device=device)           # class.position as class weights
+            self._c_host = np.zeros(self.c_dim, np.float32)
+            self._inputs += (self.c,)
         self.noise = torch.Generator(device=device)
         self._traced: dict[str, torch.jit.ScriptFunction] = {}
         # StyleGAN3's input transform is a buffer changed in place each frame; a trace could freeze it, so SG3
@@ -52,12 +67,26 @@ class FrameRenderer:
         self.mix.copy_(torch.from_numpy(frame.mix))
         self.psi.fill_(frame.psi)
         self.cutoff.fill_(frame.cutoff)
+        self.amounts.copy_(torch.from_numpy(frame.directions))
+        lo, hi = self._ranges[frame.direction_layers]
+        self.layer_lo.fill_(lo)
+        self.layer_hi.fill_(hi)
+        if self.c_dim:
+            self.c[0].copy_(torch.from_numpy(class_weights(frame.class_position, self.c_dim, self._c_host)))
 
-    def _ws(self, z, mix, psi, cutoff) -> torch.Tensor:
-        w_sources = self.G.mapping(z)                                      # [3, num_ws, w_dim]
+    def set_directions(self, scaled: torch.Tensor) -> None:
+        """The knobs' directions, σ_k·d_k [8, w_dim] (directions.scaled_components); zeros turn the knobs off."""
+        if tuple(scaled.shape) != tuple(self.scaled.shape):
+            raise ValueError(f"directions must have shape {tuple(self.scaled.shape)} (knobs, w_dim), "
+                             f"got {tuple(scaled.shape)}; recompute them for this model")
+        self.scaled.copy_(scaled)
+
+    def _ws(self, z, mix, psi, cutoff, amounts, scaled, lo, hi, c=None) -> torch.Tensor:
+        w_sources = self.G.mapping(z, c)                                   # [3, num_ws, w_dim]; c: [1, c_dim]
         ws = torch.einsum("snd,ns->nd", w_sources, mix)                    # blend per layer
         w_avg = self.G.mapping.w_avg
-        return torch.where(self.layer < cutoff, w_avg + psi * (ws - w_avg), ws)[None]  # [1, num_ws, w_dim]
+        ws = torch.where(self.layer < cutoff, w_avg + psi * (ws - w_avg), ws)[None]  # [1, num_ws, w_dim]
+        return apply_directions(ws, scaled, amounts, lo, hi)              # += Σ_k amounts_k·σ_k·d_k on [lo, hi)
 
     def _pixels(self, ws: torch.Tensor, noise_mode: str, noise=None) -> torch.Tensor:
         img = self.G.synthesis(ws, noise_mode=noise_mode, noise_generator=noise)
@@ -66,37 +95,46 @@ class FrameRenderer:
     def ws(self, frame: LatentFrame) -> torch.Tensor:
         """The w-latents actually sent to synthesis for this frame: [1, num_ws, w_dim]."""
         self._load(frame)
-        return self._ws(self.z, self.mix, self.psi, self.cutoff)
+        return self._ws(*self._inputs)
+
+    def render_loaded(self, noise_mode: str) -> torch.Tensor:
+        """Pixels [H, W, 3] from the buffers the last `_load` filled, eager: what the CUDA fast path captures."""
+        return self._pixels(self._ws(*self._inputs), noise_mode)
 
     def image(self, frame: LatentFrame) -> torch.Tensor:
         """Render one frame to uint8 pixels [H, W, 3] on the device."""
         self._load(frame)
         if self.eager:
-            return self._pixels(self._ws(self.z, self.mix, self.psi, self.cutoff), frame.noise_mode)
+            return self._pixels(self._ws(*self._inputs), frame.noise_mode)
         if frame.noise_mode == "random":  # a trace cannot take a torch.Generator: eager, seeded per frame
-            ws = self._ws(self.z, self.mix, self.psi, self.cutoff)
-            return self._pixels(ws, "random", self.noise.manual_seed(frame.noise_seed))
-        return self._graph(frame.noise_mode)(self.z, self.mix, self.psi, self.cutoff)
+            return self._pixels(self._ws(*self._inputs), "random", self.noise.manual_seed(frame.noise_seed))
+        return self._graph(frame.noise_mode)(*self._inputs)
 
     def _graph(self, noise_mode: str):
         fn = self._traced.get(noise_mode)
         if fn is None:
-            def whole(z, mix, psi, cutoff):
-                return self._pixels(self._ws(z, mix, psi, cutoff), noise_mode)
+            def whole(*inputs):
+                return self._pixels(self._ws(*inputs), noise_mode)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", torch.jit.TracerWarning)
                 warnings.simplefilter("ignore", DeprecationWarning)  # trace is deprecated in 2.13 but still the
                 # fastest way here to a GIL-free graph; torch.compile needs a compiler toolchain at run time
-                fn = torch.jit.trace(whole, (self.z, self.mix, self.psi, self.cutoff), check_trace=False)
+                fn = torch.jit.trace(whole, self._inputs, check_trace=False)
             self._traced[noise_mode] = fn
         return fn
 
 
 class GeneratorThread(threading.Thread):
     def __init__(self, generator: torch.nn.Module, device: torch.device, conductor: Conductor,
-                 slot: LatestFrame, clock=time.perf_counter):
+                 slot: LatestFrame, clock=time.perf_counter, fast: bool = True):
         super().__init__(name="generator", daemon=True)
+        self.use_fast = fast and device.type == "cuda"  # the CUDA fast path (render/fast.py); CPU: unchanged
+        if self.use_fast:
+            from instrument.render.fast import prepare_generator
+            generator = prepare_generator(generator, device)  # a float16 copy; the caller's model is untouched
         self.renderer = FrameRenderer(generator, device)
+        self.fast = None          # FastFrame once run() starts on CUDA
+        self.fast_reason = ""     # why the fast path is off (empty while on or on CPU)
         self.conductor = conductor
         self.slot = slot
         self.clock = clock
@@ -115,6 +153,8 @@ class GeneratorThread(threading.Thread):
 
     def run(self) -> None:
         with torch.inference_mode():
+            if self.use_fast:
+                self._start_fast()
             t0 = self.clock()
             t_prev = 0.0
             while not self._stop_event.is_set():
@@ -129,7 +169,7 @@ class GeneratorThread(threading.Thread):
             self._input_transform()
         sampled_at = self.clock()
         try:
-            pixels = self.renderer.image(latent)
+            pixels = (self.fast or self.renderer).image(latent)
             if self.cuda:
                 torch.cuda.current_stream().synchronize()
             generated_at = self.clock()
@@ -143,6 +183,17 @@ class GeneratorThread(threading.Thread):
         model_ms = (generated_at - sampled_at) * 1e3
         self.generator_ms.append(model_ms)
         self.overhead_ms.append((self.clock() - loop_start) * 1e3 - model_ms)
+
+    def _start_fast(self) -> None:
+        """CUDA graphs captured and replayed on this thread, on its own stream; a one-line reason if not."""
+        from instrument.render.fast import FastFrame
+        try:
+            self.fast = FastFrame(self.renderer, channels=self.slot.frames[0].tensor.shape[-1])
+        except Exception as e:
+            self.fast_reason = f"fast path off: {type(e).__name__}: {e}".splitlines()[0][:200]
+            return
+        if self.fast.stream is not None:
+            torch.cuda.set_stream(self.fast.stream)
 
     def _input_transform(self) -> None:
         """StyleGAN3: the sg3.* parameters (smoothed by the conductor) move and turn the Fourier input."""

@@ -28,7 +28,7 @@ def _with_header_text(text: bytes) -> bytes:
 @pytest.mark.parametrize("data, message", [
     (b"", "too short to be a z-log"),
     (b"RIFF" + bytes(40), "not a z-log"),
-    (PREAMBLE.pack(MAGIC, 9, 0, 2, 0) + b"{}", "format version 9, this program reads version 1"),
+    (PREAMBLE.pack(MAGIC, 9, 0, 2, 0) + b"{}", "format version 9, this program reads versions 1, 2"),
     (encode_header(header())[:-3], "header is corrupt"),
     (_with_header_text(b'{"z_dim": 8,'), "header is corrupt"),
     (_with_header_text(json.dumps({"z_dim": 8}).encode()), "header is corrupt"),

@@ -19,7 +19,9 @@ def frame(i: int) -> LatentFrame:
     """Row i is recognisable from its bytes alone, so a recovered row can be checked against its index."""
     z = (np.arange(3 * Z_DIM, dtype=np.float32).reshape(3, Z_DIM) + i) / 7
     mix = np.full((NUM_WS, 3), i % 5, dtype=np.float32) / 3
-    return LatentFrame(i, i / 60, z, mix, 0.1 * i, i % NUM_WS, ("const", "random", "off")[i % 3], (i * 2654435761) % 2**32)
+    knobs = (np.arange(8, dtype=np.float32) - 4 + i) / 9
+    return LatentFrame(i, i / 60, z, mix, 0.1 * i, i % NUM_WS, ("const", "random", "off")[i % 3],
+                       (i * 2654435761) % 2**32, knobs, ("all", "coarse", "middle", "fine")[i % 4])
 
 
 def values(i: int) -> np.ndarray:
@@ -31,3 +33,5 @@ def assert_frame_equal(got: LatentFrame, want: LatentFrame) -> None:
         (want.index, want.t, want.psi, want.cutoff, want.noise_mode, want.noise_seed)
     assert got.z.dtype == want.z.dtype == np.float32 and got.z.tobytes() == want.z.tobytes()
     assert got.mix.dtype == want.mix.dtype == np.float32 and got.mix.tobytes() == want.mix.tobytes()
+    assert got.directions.dtype == want.directions.dtype == np.float32
+    assert got.directions.tobytes() == want.directions.tobytes() and got.direction_layers == want.direction_layers
