@@ -16,6 +16,7 @@ import json
 import multiprocessing as mp
 import resource
 import socket
+import threading
 import time
 
 import numpy as np
@@ -60,6 +61,23 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
+class _RssSampler(threading.Thread):
+    """Resident memory every `period_s` while the flood runs, to tell a plateau from a leak."""
+
+    def __init__(self, period_s: float):
+        super().__init__(name="rss-sampler", daemon=True)
+        self.period_s, self.samples_mb, self._done = period_s, [], threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(self.period_s):
+            self.samples_mb.append(round(_rss_mb(), 1))
+
+    def stop(self) -> list[float]:
+        self._done.set()
+        self.join()
+        return self.samples_mb
+
+
 def _reaction_ms(engine) -> float:
     """After the flood: time from sending one message to the value landing in the store."""
     name, target = "fx.feedback.zoom", 1.125  # exact in float32, as it travels
@@ -82,18 +100,29 @@ def run(seconds: float = 60.0, rate_per_s: float = 10_000.0) -> dict:
         child = spawn.Process(target=_flood, args=(engine.osc.port, rate_per_s, seconds, sent))
         rss_start, messages_start = _rss_mb(), engine.osc.messages
         shown_start, generated_start, t0 = engine.displayed, engine.generator.frames, time.perf_counter()
+        sampler = _RssSampler(max(1.0, seconds / 20))
         child.start()
+        sampler.start()
         engine.run(seconds)
         child.join()
+        samples = sampler.stop()
         elapsed = time.perf_counter() - t0
         flood = {"display_fps": (engine.displayed - shown_start) / elapsed,
                  "generator_fps": (engine.generator.frames - generated_start) / elapsed,
-                 "rss_mb_start": rss_start, "rss_mb_end": _rss_mb(), "sent": int(sent.value),
+                 "rss_mb_start": rss_start, "rss_mb_end": _rss_mb(), "rss_mb_samples": samples,
+                 "rss_mb_second_half_growth": _second_half_growth(samples), "sent": int(sent.value),
                  "received": engine.osc.messages - messages_start, "osc_errors": engine.osc.errors,
                  "reaction_ms_after": _reaction_ms(engine)}
     finally:
         engine.close()
     return _report(quiet, flood, seconds, rate_per_s)
+
+
+def _second_half_growth(samples: list[float]) -> float:
+    """RSS change over the second half of the flood (MB): ~0 for a plateau, > 0 for a leak."""
+    if len(samples) < 2:
+        return 0.0
+    return round(samples[-1] - samples[len(samples) // 2], 1)
 
 
 def _report(quiet: dict, flood: dict, seconds: float, rate_per_s: float) -> dict:
@@ -106,7 +135,8 @@ def _report(quiet: dict, flood: dict, seconds: float, rate_per_s: float) -> dict
     for key in ("display_fps", "generator_fps"):
         print(f"{key:16} {quiet[key]:10.2f} {flood[key]:10.2f} {flood[key] / max(quiet[key], 1e-9):8.3f}")
     print(f"messages sent {flood['sent']}, received {flood['received']}, rejected {flood['osc_errors']}")
-    print(f"resident memory {flood['rss_mb_start']:.1f} MB -> {flood['rss_mb_end']:.1f} MB; "
+    print(f"resident memory {flood['rss_mb_start']:.1f} MB -> {flood['rss_mb_end']:.1f} MB "
+          f"(second half of the flood: {flood['rss_mb_second_half_growth']:+.1f} MB); "
           f"one message applied {flood['reaction_ms_after']:.2f} ms after the flood")
     return result
 
