@@ -112,6 +112,7 @@ def run(seconds: float = 60.0, rate_per_s: float = 10_000.0) -> dict:
                  "rss_mb_start": rss_start, "rss_mb_end": _rss_mb(), "rss_mb_samples": samples,
                  "rss_mb_second_half_growth": _second_half_growth(samples), "sent": int(sent.value),
                  "received": engine.osc.messages - messages_start, "osc_errors": engine.osc.errors,
+                 "last_error": engine.osc.last_error, "actions_dropped": engine.conductor.actions_dropped,
                  "reaction_ms_after": _reaction_ms(engine)}
     finally:
         engine.close()
@@ -134,7 +135,8 @@ def _report(quiet: dict, flood: dict, seconds: float, rate_per_s: float) -> dict
     print(f"{'':16} {'quiet':>10} {'flood':>10} {'ratio':>8}")
     for key in ("display_fps", "generator_fps"):
         print(f"{key:16} {quiet[key]:10.2f} {flood[key]:10.2f} {flood[key] / max(quiet[key], 1e-9):8.3f}")
-    print(f"messages sent {flood['sent']}, received {flood['received']}, rejected {flood['osc_errors']}")
+    print(f"messages sent {flood['sent']}, received {flood['received']}, rejected {flood['osc_errors']} "
+          f"(last: {flood['last_error'] or '-'}), actions dropped by the full queue {flood['actions_dropped']}")
     print(f"resident memory {flood['rss_mb_start']:.1f} MB -> {flood['rss_mb_end']:.1f} MB "
           f"(second half of the flood: {flood['rss_mb_second_half_growth']:+.1f} MB); "
           f"one message applied {flood['reaction_ms_after']:.2f} ms after the flood")
