@@ -13,8 +13,10 @@ docs/rerender.md has the details and the limits.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import math
+import os
 import sys
 import tempfile
 import time
@@ -31,9 +33,9 @@ from instrument.models.loader import LoadedModel, bundled_weights, load_model, p
 from instrument.models.stylegan2 import GeneratorConfig, make_generator
 from instrument.params import PARAMS, ParamStore
 from instrument.record.conform import black_mask
+from instrument.record.synthesis import BatchRenderer, Synthesised, SynthesisPool
 from instrument.record.video import VideoWriter, burn_row_index, fps_fraction, read_row_index  # noqa: F401
 from instrument.record.zlog import ZlogReader, logged_directions
-from instrument.render.generator_thread import FrameRenderer
 
 MODES = ("rows", "events")
 SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v")
@@ -61,6 +63,12 @@ class RenderResult:
     fps: float
     seconds: float          # wall time of the whole render
     fps_rendered: float     # throughput: output frames per wall second
+    first_frame_s: float = 0.0   # wall time to the first frame drawn: model warm-up (tracing) and pipeline fill
+
+    @property
+    def fps_steady(self) -> float:
+        """Throughput after the first frame: what a long render approaches."""
+        return (self.frames - 1) / max(self.seconds - self.first_frame_s, 1e-9) if self.frames > 1 else 0.0
 
 
 # ---- inputs -----------------------------------------------------------------------------------------------------
@@ -187,53 +195,6 @@ def _param_interpolator(header: dict, rows: np.ndarray):
 
 
 # ---- frames ---------------------------------------------------------------------------------------------------------
-class BatchRenderer:
-    """FrameRenderer's tensor path, batched: ws per frame exactly as live, then synthesis `batch` frames at once.
-
-    Random-noise frames go through FrameRenderer.image one by one (the live seeded path); so does everything at
-    batch 1 (the live traced graph). Batched synthesis equals batch 1 within float tolerance.
-    """
-
-    def __init__(self, model: LoadedModel, device: torch.device, batch: int, directions: np.ndarray | None = None):
-        G = model.generator
-        if device.type == "cuda":  # live frames on CUDA come from the fast path's float16 copy: render the same
-            from instrument.render.fast import prepare_generator
-            G = prepare_generator(G, device)
-        self.renderer = FrameRenderer(G, device)
-        self.G, self.batch = G, max(1, int(batch))
-        if directions is not None:  # the knobs' directions as logged (zlog.logged_directions): exact w on replay
-            try:
-                self.renderer.set_directions(torch.from_numpy(directions))
-            except ValueError:
-                raise ModelError(f"the z-log's directions are {list(directions.shape)} (knobs, w_dim) but model "
-                                 f"'{model.name}' has w_dim {self.G.w_dim}; render with a snapshot of the logged "
-                                 "network") from None
-
-    def images(self, latents: list[LatentFrame]) -> list[np.ndarray]:
-        out: list[np.ndarray] = []
-        with torch.inference_mode():
-            run: list[LatentFrame] = []
-            for frame in latents:
-                if self.batch == 1 or frame.noise_mode == "random":
-                    out += self._flush(run) + [self.renderer.image(frame).cpu().numpy()]
-                    run = []
-                elif run and run[0].noise_mode != frame.noise_mode:
-                    out += self._flush(run)
-                    run = [frame]
-                else:
-                    run.append(frame)
-            out += self._flush(run)
-        return out
-
-    def _flush(self, run: list[LatentFrame]) -> list[np.ndarray]:
-        if not run:
-            return []
-        ws = torch.cat([self.renderer.ws(f) for f in run])                     # [batch, num_ws, w_dim]
-        img = self.G.synthesis(ws, noise_mode=run[0].noise_mode)               # [batch, 3, res, res]
-        pixels = (img.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-        return list(pixels.cpu().numpy())
-
-
 class FxTrack:
     """The fx values the display used: logged (raw) values through the engine's one-pole smoothing."""
 
@@ -272,15 +233,17 @@ class Progress:
 
     def __init__(self, total: int | None, enabled: bool, label: str = "render"):
         self.total, self.enabled, self.label = total, enabled, label
-        self.done, self.start, self._drawn = 0, time.perf_counter(), 0.0
+        self.done, self.start, self._drawn, self.first_s = 0, time.perf_counter(), 0.0, 0.0
 
     @property
     def rate(self) -> float:
         return self.done / max(time.perf_counter() - self.start, 1e-9)
 
     def add(self, n: int) -> None:
-        self.done += n
         now = time.perf_counter()
+        if self.done == 0:
+            self.first_s = now - self.start
+        self.done += n
         if self.enabled and (now - self._drawn > 0.2 or self.done == self.total):
             self._drawn = now
             frac = self.done / self.total if self.total else 0.0
@@ -297,13 +260,15 @@ class Progress:
 # ---- the render -----------------------------------------------------------------------------------------------------
 def render(log_path, out_path, size=None, fps=None, model=None, mode: str = "rows", device: str = "auto",
            batch: int | None = None, fx: bool = True, progress: bool = True, models=None, grid: bool = False, audio=None,
-           code: bool = True) -> RenderResult:
+           code: bool = True, workers: int | None = None) -> RenderResult:
     """Re-render z-log `log_path` into video `out_path`; see the module docstring and docs/rerender.md.
 
     models: several checkpoints for one trajectory, side by side (`grid`) or one file each (`out-<k>-<stem>`);
     audio: None (silent), 'timbre' (the timbre voice rendered offline along the frames: instrument/record/sound.py),
         a WAV path, or a callable(log_path) -> WAV path (or None); the sound is muxed in, cut to the video's length;
-    code: burn the row-index code into the bottom-left corner (the sidecar CSV is always written).
+    code: burn the row-index code into the bottom-left corner (the sidecar CSV is always written);
+    workers: synthesis threads ahead of the GL + encode thread (default: one per CPU core on CPU, 1 on CUDA);
+        0 synthesises on the calling thread, between the draws. Every setting gives the same pixels.
     """
     if mode not in MODES:
         raise InstrumentError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
@@ -311,6 +276,7 @@ def render(log_path, out_path, size=None, fps=None, model=None, mode: str = "row
     tile_size, dev = parse_size(size), pick_device(device)
     if batch is None:  # batch 1 takes the faster convolution path on CPU (measured: 22.9 vs 13.0 frames/s)
         batch = 8 if dev.type == "cuda" else 1
+    workers = default_workers(dev) if workers is None else _check_workers(workers)
     with open_log(log_path) as reader:
         rate = float(fps_fraction(reader.header["fps_hint"] if fps is None else fps))
         loaded = [resolve_model(reader.header, m, dev) for m in (models or [model])]
@@ -318,10 +284,34 @@ def render(log_path, out_path, size=None, fps=None, model=None, mode: str = "row
         shots = row_shots(reader) if mode == "rows" else event_shots(reader, rate)
         total = reader.recovered if mode == "rows" else len(output_times(reader, rate))
         job = _Job(loaded, dev, batch, tile_size, rate, FxTrack(reader.header, fx), grid or len(loaded) == 1, code,
-                   logged_directions(reader.header))
-        with tempfile.TemporaryDirectory(prefix="instrument-render-") as tmp:
+                   logged_directions(reader.header), workers)
+        with tempfile.TemporaryDirectory(prefix="instrument-render-") as tmp, _intra_op_threads(dev, workers):
             wav = _sound(audio, reader, mode, rate, Path(tmp), log_path)
             return job.run(shots, total, out_path, wav, progress)
+
+
+def default_workers(device: torch.device) -> int:
+    """CPU: one synthesis thread per core, at most 2 (measured best on 2 cores); CUDA: 1 (the GPU serialises)."""
+    return 1 if device.type != "cpu" else max(1, min(2, os.cpu_count() or 1))
+
+
+def _check_workers(workers) -> int:
+    if not isinstance(workers, int) or workers < 0:
+        raise InstrumentError(f"workers must be a whole number from 0 up, got {workers!r}")
+    return workers
+
+
+@contextlib.contextmanager
+def _intra_op_threads(device: torch.device, workers: int):
+    """With several CPU synthesis threads, each runs its convolutions on one core: frames in parallel instead of
+    the pieces of one frame (a second intra-op thread per worker only oversubscribes the cores). Restored after."""
+    before = torch.get_num_threads()
+    if device.type == "cpu" and workers > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _sound(audio, reader: ZlogReader, mode: str, rate: float, tmp: Path, log_path):
@@ -366,18 +356,25 @@ def _chunks(shots, n: int):
 
 
 class _Job:
-    """One render: models x (generator, shader chain) -> one grid video or one video per model."""
+    """One render: models x (generator, shader chain) -> one grid video or one video per model.
+
+    Synthesis runs on `workers` threads (SynthesisPool) ahead of this thread, which keeps GL (the EGL context is
+    current here) and the encoders; workers=0 synthesises here, between the draws.
+    """
 
     def __init__(self, loaded, device, batch, tile_size, rate, fx_track, one_file: bool, code: bool,
-                 directions: np.ndarray | None = None):
+                 directions: np.ndarray | None = None, workers: int = 0):
         self.loaded, self.device, self.batch, self.tile = loaded, device, max(1, int(batch)), tile_size
         self.directions = directions  # [NUM_KNOBS, w_dim] as logged, or None (the knobs at zero)
-        self.rate, self.fx, self.one_file, self.code = rate, fx_track, one_file, code
+        self.rate, self.fx, self.one_file, self.code, self.workers = rate, fx_track, one_file, code, workers
 
     def paths(self, out: Path) -> list[Path]:
         if self.one_file:
             return [out]
         return [out.with_name(f"{out.stem}-{k}-{_stem(m)}{out.suffix}") for k, m in enumerate(self.loaded)]
+
+    def renderers(self) -> list[BatchRenderer]:
+        return [BatchRenderer(m, self.device, self.batch, self.directions) for m in self.loaded]
 
     def run(self, shots, total, out: Path, wav, progress: bool) -> RenderResult:
         from instrument.render.offscreen import Offscreen  # EGL only when rendering
@@ -388,24 +385,30 @@ class _Job:
         try:
             for p in paths:
                 writers.append(VideoWriter(p, (width, self.tile[1]), self.rate, wav))
-            with Offscreen(self.tile) as off, _Sidecars(sidecars) as sheets:
+            # the pool first: its threads trace the model while EGL and the shaders start up here
+            with self._synthesis(shots) as synthesised, Offscreen(self.tile) as off, _Sidecars(sidecars) as sheets:
                 screens = [Screen(off, (m.generator.img_resolution,) * 2) for m in self.loaded]
-                renderers = [BatchRenderer(m, self.device, self.batch, self.directions) for m in self.loaded]
-                for chunk in _chunks(shots, self.batch):
-                    self._chunk(chunk, renderers, screens, writers, sheets)
-                    bar.add(len(chunk))
+                for item in synthesised:
+                    self._draw(item, screens, writers, sheets)
+                    bar.add(len(item.shots))
         finally:
             for w in writers:
                 w.close()
             bar.close()
         seconds = time.perf_counter() - bar.start
-        return RenderResult(paths, sidecars, bar.done, (width, self.tile[1]), self.rate, seconds, bar.rate)
+        return RenderResult(paths, sidecars, bar.done, (width, self.tile[1]), self.rate, seconds, bar.rate,
+                            bar.first_s)
 
-    def _chunk(self, chunk, renderers, screens, writers, sheets) -> None:
-        images = [r.images([s.latent for s in chunk]) for r in renderers]   # [models][frames] uint8 [res, res, 3]
-        for j, shot in enumerate(chunk):
+    def _synthesis(self, shots):
+        chunks = _chunks(shots, self.batch)
+        if self.workers == 0:
+            return contextlib.nullcontext(_inline(chunks, self.renderers()))
+        return SynthesisPool(chunks, self.renderers, self.workers)
+
+    def _draw(self, item: Synthesised, screens, writers, sheets) -> None:
+        for j, shot in enumerate(item.shots):
             fx = self.fx.step(shot.params, shot.dt_s)
-            tiles = [screen.show(images[m][j], fx, shot.dt_s) for m, screen in enumerate(screens)]
+            tiles = [screen.show(item.images[m][j], fx, shot.dt_s) for m, screen in enumerate(screens)]
             outputs = [np.concatenate(tiles, axis=1)] if self.one_file else tiles
             for writer, frame in zip(writers, outputs):
                 if shot.black > 0:  # a conformed fade or gap: the picture scaled towards black
@@ -414,6 +417,12 @@ class _Job:
                     burn_row_index(frame, shot.row)
                 writer.write(frame)
             sheets.add(writers[0].frames - 1, shot)
+
+
+def _inline(chunks, renderers: list[BatchRenderer]):
+    """workers=0: each chunk synthesised on the calling thread when the draw loop asks for it."""
+    for chunk in chunks:
+        yield Synthesised(chunk, [r.images([s.latent for s in chunk]) for r in renderers])
 
 
 def _stem(model: LoadedModel) -> str:
@@ -467,6 +476,9 @@ def render_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, default="rows", help="rows: exactly what was played; events: re-simulate")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch", type=int, default=None, help="frames per synthesis batch (default: 8 on CUDA, 1 on CPU)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="synthesis threads ahead of drawing and encoding (default: one per core up to 2 on CPU, 1 on "
+                        "CUDA; 0: none)")
     p.add_argument("--no-fx", dest="fx", action="store_false", help="skip feedback and pixel sort")
     p.add_argument("--no-code", dest="code", action="store_false", help="do not burn the row-index code")
     sound = p.add_mutually_exclusive_group()
@@ -484,12 +496,14 @@ def main_render(argv: list[str] | None = None) -> int:
             raise InstrumentError("give --model or --models, not both")
         if args.batch is not None and args.batch < 1:
             raise InstrumentError(f"--batch must be at least 1, got {args.batch}")
+        if args.workers is not None and args.workers < 0:
+            raise InstrumentError(f"--workers must be 0 or more, got {args.workers}")
         hook = None if args.no_audio else args.audio or "timbre"
         if args.audio and not Path(args.audio).is_file():
             raise InstrumentError(f"audio file '{args.audio}' does not exist")
         result = render(args.log, args.output, size=args.size, fps=args.fps, model=args.model, mode=args.mode,
                         device=args.device, batch=args.batch, fx=args.fx, progress=not args.quiet,
-                        models=args.models, grid=args.grid, audio=hook, code=args.code)
+                        models=args.models, grid=args.grid, audio=hook, code=args.code, workers=args.workers)
     except InstrumentError as e:
         print(f"instrument: error: {e}", file=sys.stderr)
         return 2

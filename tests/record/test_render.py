@@ -99,3 +99,15 @@ def test_bad_inputs_are_one_line_errors(show, capsys, argv, words):
     assert main_render(argv + ["--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("instrument: error:") and "\n" not in err and words in err
+
+
+def test_synthesis_threads_give_the_same_frames_as_one_thread(show):
+    """Two synthesis threads ahead of GL + encode (seeded random-noise frames, then traced ones, two models in a
+    grid) write the same video as synthesis on the drawing thread."""
+    other = tiny_model(show["tmp"] / "other2.safetensors", seed=3)
+    videos = [render(show["log"], show["tmp"] / f"workers{w}.mp4", size="64x64", models=[show["model"], other],
+                     grid=True, progress=False, workers=w) for w in (0, 2)]
+    (one, _), (two, _) = (read_video(v.paths[0]) for v in videos)
+    assert len(one) == len(two) == ROWS
+    assert all(np.array_equal(a, b) for a, b in zip(one, two))
+    assert read_sidecar(videos[0].sidecars[0]) == read_sidecar(videos[1].sidecars[0])
