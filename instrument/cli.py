@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--scene", metavar="NAME", help="start from a scene preset (presets/scenes/NAME.toml)")
     play.add_argument("--record", metavar="PATH", help="record the performance to a new z-log at PATH")
     play.add_argument("--no-audio", dest="audio", action="store_false", help="no sound")
+    play.add_argument("--sound", metavar="SLOT=NAME", action="append", dest="sounds",
+                      help="keyframe SLOT carries the timbre of sound NAME (NAME.wav in the sounds folder); repeatable")
+    play.add_argument("--sounds-dir", metavar="DIR", help="folder of sound WAVs (default ~/.config/instrument/sounds)")
     play.add_argument("--audio-device", help="sound output: a device name or number from 'instrument doctor'")
     play.add_argument("--midi-map", metavar="NAME|FILE",
                       help="controller mapping: nanokontrol2, midimix, launchcontrol_xl, generic, or a .toml file")
@@ -188,7 +191,7 @@ def cmd_play(args) -> int:
                           vsync=args.vsync, osc=args.osc, osc_host=args.osc_host, osc_port=args.osc_port,
                           oscquery_port=args.oscquery_port, record=args.record, scene=args.scene,
                           audio=args.audio, audio_device=_device_arg(args.audio_device), midi=args.midi, midi_map=args.midi_map, midi_api=args.midi_api, midi_ports=args.midi_ports,
-                          midi_feedback=args.midi_feedback)
+                          midi_feedback=args.midi_feedback, sounds=args.sounds, sounds_dir=args.sounds_dir)
     log = lambda line: print(f"instrument: {line}", file=sys.stderr)  # noqa: E731 - stdout is for the stats
     engine = Engine(options, log=log)
     engine.start()

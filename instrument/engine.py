@@ -14,10 +14,12 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from instrument.audio.sounds import USER_FOLDER as SOUNDS_FOLDER, SoundLibrary, parse_sound_option, timbre_latent_dim
 from instrument.audio.voice import TimbreVoice
 from instrument.control.keys import key_action
 from instrument.control.midi import MidiInput
@@ -62,6 +64,8 @@ class PlayOptions:
     oscquery_port: int | None = 9001    # None: no OSCQuery discovery server
     record: str | None = None           # z-log path to record from the first frame
     scene: str | None = None            # scene preset (presets/scenes/<name>.toml) applied at start
+    sounds: list[str] | None = None     # "SLOT=NAME": keyframe slots carrying sounds (audio/sounds.py) from the start
+    sounds_dir: str | None = None       # where sound names are looked up; None: ~/.config/instrument/sounds
     audio: bool = True
     audio_device: str | None = None     # sounddevice name or index; None: the default output
     midi: bool = True
@@ -87,7 +91,8 @@ class Engine:
         self.model: LoadedModel = load_model(options.model, self.device)
         G = self.model.generator
         self.resolution = (G.img_resolution, G.img_resolution)  # (width, height)
-        self.conductor = Conductor(self.store, G.z_dim, G.num_ws, options.seed)
+        self.conductor = Conductor(self.store, G.z_dim, G.num_ws, options.seed, audio_dim=timbre_latent_dim())
+        self.sounds = SoundLibrary((Path(options.sounds_dir),) if options.sounds_dir else (SOUNDS_FOLDER,))
         self.slot = LatestFrame(self.resolution[1], self.resolution[0], pin_memory=self.device.type == "cuda")
         self.generator = GeneratorThread(G, self.device, self.conductor, self.slot)
         self.directions = knob_directions(options.model, self.model, log)  # what direction.1..8 move
@@ -108,6 +113,8 @@ class Engine:
             load_scene(options.scene, self.store)
         if options.record:
             self.recorder.start(options.record)
+        for entry in options.sounds or ():  # after the recorder: a z-log's events replay them
+            self.attach_sound(*parse_sound_option(entry))
         self.window, self.surface = self._open_display()
         from instrument.render.pipeline import FramePipeline  # GL imports only once a display exists
         self.pipeline = FramePipeline(self.surface.ctx, self.resolution)
@@ -184,6 +191,8 @@ class Engine:
                                 "Arm MIDI learn: the next control moved binds to <parameter or action> [args]")
         self.osc.add_action("preset/load", lambda name: load_scene(name, self.store), "s",
                             "Apply the scene preset <name> (presets/scenes/<name>.toml)")
+        self.osc.add_action("keyframe/sound", self.attach_sound, "is",
+                            "Let keyframe <slot> carry the timbre of sound <name> (a WAV in the sounds folder)")
         if self.options.oscquery_port is not None:
             try:
                 self.oscquery = OscQueryServer(self.osc, port=self.options.oscquery_port)
@@ -192,6 +201,12 @@ class Engine:
                 self.log(f"OSCQuery discovery off: port {self.options.oscquery_port} ({e.strerror or e}); "
                          "pick another with --oscquery-port")
                 self.oscquery = None
+
+    def attach_sound(self, slot, name) -> None:
+        """Encode sound `name` (on this thread: an OSC handler or start-up) and post it to keyframe `slot`; the
+        action carries the latent itself, so a z-log replays it without the file."""
+        slot = self.conductor.keyframes.check_slot(slot)
+        self.conductor.post(Action("keyframe_sound", (slot, self.sounds.latent(name), str(name))))
 
     def _start_voice(self) -> None:
         """Sound, when an output device is there; otherwise one line and the show goes on silent."""

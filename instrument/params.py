@@ -122,6 +122,7 @@ PARAMS: tuple[Param, ...] = (
     Param("timbre.scale", 0.1, 4.0, 1.0, unit="σ", curve="exp", smoothing_s=0.1, doc="Spread of the visually driven timbre latent, in posterior std"),
     Param("timbre.freeze", 0, 1, 0, kind="bool", doc="Hold the current timbre: ignore new visual latents"),
     Param("timbre.brightness", -2.0, 2.0, 0.0, unit="6 dB/oct", smoothing_s=0.05, doc="Spectral tilt around 1 kHz applied to decoded frames"),
+    Param("timbre.keyframes", 0.0, 1.0, 1.0, doc="How much keyframes' sounds replace the picture's timbre as a journey or glide moves between them"),
     # The shader chain (shaders/*.glsl).
     Param("fx.feedback.amount", 0.0, 0.99, 0.0, smoothing_s=0.05, doc="How much of the previous output feeds back into the image"),
     Param("fx.feedback.zoom", 0.8, 1.25, 1.02, curve="exp", smoothing_s=0.05, unit="×", doc="Zoom applied to the fed-back image each frame"),

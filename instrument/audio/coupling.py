@@ -70,6 +70,14 @@ class LatentCoupling:
         return self.latent_mean - span, self.latent_mean + span
 
 
+def with_keyframe_timbre(coupled: np.ndarray, keyed: np.ndarray | None, weight: float) -> np.ndarray:
+    """The coupled timbre latent moved `weight` (0..1) of the way to the keyframes' timbre `keyed` (sound keyframes:
+    weight = the frame's audio_weight times timbre.keyframes); `coupled` itself when there is none."""
+    if keyed is None or not weight > 0.0:
+        return coupled
+    return (coupled + np.float32(min(weight, 1.0)) * (np.asarray(keyed, np.float32) - coupled)).astype(np.float32)
+
+
 class LatentInterpolator:
     """Visual latents at irregular times in, one latent per audio hop out, without steps."""
 

@@ -11,6 +11,7 @@ Layout, each region with one writer:
     params  float64 [n_params] the ParamStore's values array itself (single float64 stores: no lock needed)
     report  float64 [REPORT]   written by the audio process only
     z       float32 [z_dim]    the newest visual latent z[A], guarded by seq
+    audio   float32 [audio_dim + 1]  that frame's keyframe timbre latent and its weight (last; 0: none), same seq
 
 Why a seqlock and not a lock: the audio process must never wait on the main process. The writer makes seq odd,
 writes, makes it even again; a reader copies and keeps the copy only if seq was even and unchanged around the copy.
@@ -36,10 +37,13 @@ READ_TRIES = 4  # a reader that keeps meeting the writer mid-write gives up and 
 class VoiceFeed:
     """The shared block; `create` in the main process, `attach` (by name) in the audio process."""
 
-    def __init__(self, buf, name: str, n_params: int, z_dim: int, shm: shared_memory.SharedMemory | None) -> None:
+    def __init__(self, buf, name: str, n_params: int, z_dim: int, shm: shared_memory.SharedMemory | None,
+                 audio_dim: int = 0) -> None:
         self.name, self.n_params, self.z_dim, self.shm = name, int(n_params), int(z_dim), shm  # shm: the owner's
+        self.audio_dim = int(audio_dim)
         self._buf = buf
-        sizes = (8 * len(HEADER), 8 * self.n_params, 8 * len(REPORT), 4 * self.z_dim)  # 8-byte fields first: aligned
+        sizes = (8 * len(HEADER), 8 * self.n_params, 8 * len(REPORT), 4 * self.z_dim,
+                 4 * (self.audio_dim + 1))  # 8-byte fields first: aligned
         offsets = np.cumsum((0,) + sizes)
         if len(buf) < offsets[-1]:
             raise ValueError(f"shared block '{name}' has {len(buf)} bytes; {offsets[-1]} needed for {n_params} "
@@ -48,35 +52,43 @@ class VoiceFeed:
         self.params = np.ndarray((self.n_params,), np.float64, buf, offsets[1])
         self.report = np.ndarray((len(REPORT),), np.float64, buf, offsets[2])
         self.z = np.ndarray((self.z_dim,), np.float32, buf, offsets[3])
+        self.audio = np.ndarray((self.audio_dim + 1,), np.float32, buf, offsets[4])
 
     @staticmethod
-    def nbytes(n_params: int, z_dim: int) -> int:
-        return 8 * (len(HEADER) + n_params + len(REPORT)) + 4 * z_dim
+    def nbytes(n_params: int, z_dim: int, audio_dim: int = 0) -> int:
+        return 8 * (len(HEADER) + n_params + len(REPORT)) + 4 * (z_dim + audio_dim + 1)
 
     @classmethod
-    def create(cls, n_params: int, z_dim: int) -> "VoiceFeed":
-        shm = shared_memory.SharedMemory(create=True, size=cls.nbytes(n_params, z_dim))
-        feed = cls(shm.buf, shm.name, n_params, z_dim, shm)
+    def create(cls, n_params: int, z_dim: int, audio_dim: int = 0) -> "VoiceFeed":
+        shm = shared_memory.SharedMemory(create=True, size=cls.nbytes(n_params, z_dim, audio_dim))
+        feed = cls(shm.buf, shm.name, n_params, z_dim, shm, audio_dim)
+        feed.audio[:] = 0.0
         feed.header[:] = 0
         feed.header[1] = -1  # no latent yet
         feed.report[:] = 0.0
         return feed
 
     @classmethod
-    def attach(cls, name: str, n_params: int, z_dim: int) -> "VoiceFeed":
-        return cls(_attach(name), name, n_params, z_dim, None)
+    def attach(cls, name: str, n_params: int, z_dim: int, audio_dim: int = 0) -> "VoiceFeed":
+        return cls(_attach(name), name, n_params, z_dim, None, audio_dim)
 
     # The latent (main process writes, audio process reads)
-    def write_latent(self, index: int, z: np.ndarray) -> None:
-        """Publish visual latent z [z_dim] of frame `index` (one writer only)."""
+    def write_latent(self, index: int, z: np.ndarray, audio: np.ndarray | None = None, weight: float = 0.0) -> None:
+        """Publish visual latent z [z_dim] of frame `index`, with the frame's keyframe timbre latent [audio_dim]
+        and its weight when it has one (one writer only)."""
         h = self.header
         h[0] += 1  # odd: writing
         self.z[:] = z
+        has_audio = audio is not None and self.audio_dim and len(audio) == self.audio_dim
+        if has_audio:
+            self.audio[:-1] = audio
+        self.audio[-1] = weight if has_audio else 0.0
         h[1] = index
         h[0] += 1  # even: done
 
-    def read_latent(self, out: np.ndarray) -> int | None:
-        """Copy the newest latent into out [z_dim]; its frame index, or None (none yet, or the writer kept interfering)."""
+    def read_latent(self, out: np.ndarray, audio_out: np.ndarray | None = None) -> int | None:
+        """Copy the newest latent into out [z_dim] (and its keyframe timbre + weight into audio_out [audio_dim + 1]);
+        its frame index, or None (none yet, or the writer kept interfering)."""
         h = self.header
         for _ in range(READ_TRIES):
             before = int(h[0])
@@ -84,6 +96,8 @@ class VoiceFeed:
                 continue
             index = int(h[1])
             out[:] = self.z
+            if audio_out is not None:
+                audio_out[:] = self.audio
             if int(h[0]) == before:
                 return index if index >= 0 else None
         return None
@@ -118,7 +132,7 @@ class VoiceFeed:
     def close(self) -> None:
         """Drop the views and unmap; the owner also unlinks the name. A view still held elsewhere (BufferError)
         keeps the mapping alive until it goes."""
-        self.header = self.params = self.z = self.report = None
+        self.header = self.params = self.z = self.audio = self.report = None
         if self.shm is not None:
             try:
                 self.shm.unlink()

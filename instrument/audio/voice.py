@@ -51,6 +51,7 @@ class TimbreVoice:
             raise ModelError(f"timbre model '{self.model_path}' does not exist; train one with "
                              "'instrument train timbre'")
         self.spec = {"n_params": len(store.values), "z_dim": self.z_dim, "model_path": str(self.model_path),
+                     "audio_dim": int(getattr(conductor, "audio_dim", 0)),  # sound keyframes' timbre latent size
                      "slots": {k: store.slot(k) for k in PARAM_KEYS}, "device": device,
                      "hops_per_batch": int(hops_per_batch), "target_blocks": float(target_blocks)}
         self.feed: VoiceFeed | None = None
@@ -64,7 +65,7 @@ class TimbreVoice:
 
     def start(self) -> str | None:
         """Start the audio process and wait (bounded) until it plays; returns None, or the one-line reason it is off."""
-        self.feed = VoiceFeed.create(self.spec["n_params"], self.z_dim)
+        self.feed = VoiceFeed.create(self.spec["n_params"], self.z_dim, self.spec["audio_dim"])
         self.store.share_values(self.feed.params)  # from now on every set() lands in shared memory
         try:
             self.process = subprocess.Popen([sys.executable, "-m", "instrument.audio.voice_process",
@@ -121,13 +122,14 @@ class TimbreVoice:
         return out
 
     def _feed_latents(self) -> None:
-        """Thread "voice-feed": publish each new conductor frame's z[A] (one writer of the seqlock)."""
+        """Thread "voice-feed": publish each new conductor frame's z[A] and keyframe timbre (one writer of the
+        seqlock)."""
         last = None
         while not self._stopping.wait(FEED_PERIOD_S):
             frame = self.conductor.last_frame
             if frame is not None and frame is not last:
                 last = frame
-                self.feed.write_latent(frame.index, frame.z[0])
+                self.feed.write_latent(frame.index, frame.z[0], frame.audio, frame.audio_weight)
 
     def post_probe(self, kind: str = "gain") -> int:
         """Benchmarks: time the first sample reflecting a change made just now: "gain" (audio.gain, applied by the

@@ -22,11 +22,12 @@ import signal
 import sys
 import time
 
-HOPS_PER_BATCH = 2       # decoded per call: 2 x 128 samples = 5.3 ms of sound, ~0.1 ms of work
+HOPS_PER_BATCH = 1       # decoded per call: 128 samples = 2.7 ms of sound, so timbre.* is read every hop (latency)
 BLOCKSIZE = 256          # audio callback block (5.3 ms at 48 kHz)
-TARGET_BLOCKS = 2        # ring fill kept ahead of the callback (10.7 ms): 0 underruns in 10 min; 1.5 had 11 (benchmarks.md)
+TARGET_BLOCKS = 2        # ring fill kept ahead of the callback (10.7 ms); 1.5 is 2.4 ms quicker but underran (benchmarks.md)
 POLL_S = 0.001           # the synth checks the ring this often: a decode starts within 1 ms of the fill dropping
-PARAM_KEYS = ("audio.gain", "timbre.amount", "timbre.offset", "timbre.scale", "timbre.freeze", "timbre.brightness")
+PARAM_KEYS = ("audio.gain", "timbre.amount", "timbre.offset", "timbre.scale", "timbre.freeze", "timbre.brightness",
+              "timbre.keyframes")
 MATH_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 FIFO_PRIORITY = 20      # below JACK's own (70 by default with -R), above everything timeshared
 NICE_FALLBACK = -10
@@ -91,7 +92,7 @@ def _build(spec: dict):
     from instrument.audio.feed import VoiceFeed
     from instrument.audio.voice_synth import VoiceSynth
 
-    feed = VoiceFeed.attach(spec["feed"], spec["n_params"], spec["z_dim"])
+    feed = VoiceFeed.attach(spec["feed"], spec["n_params"], spec["z_dim"], spec.get("audio_dim", 0))
     return VoiceSynth(feed, load_decoder(spec["model_path"]), spec["slots"], spec.get("device"),
                       spec["hops_per_batch"], spec["target_blocks"])
 

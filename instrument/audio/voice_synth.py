@@ -1,7 +1,7 @@
 """VoiceSynth: the audio process's half of the voice, from the shared feed to the speaker.
 
-    VoiceFeed: z[A] + frame index (seqlock), parameter values
-        ──> LatentCoupling ──> LatentInterpolator (one latent per hop, no steps)
+    VoiceFeed: z[A] + keyframe timbre + frame index (seqlock), parameter values
+        ──> LatentCoupling ──> keyframe timbre (sound keyframes) ──> LatentInterpolator (one latent per hop)
         ──> NumpyDecoder.decode ──> tilt ──> SpectralSynth (RTPGHI + overlap-add) ──> RingBuffer ──> AudioOutput (gain)
 
 The synth's thread ("spectral-synth") calls `frames()` whenever the ring runs below its target; the sounddevice
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from instrument.audio.coupling import LatentCoupling, LatentInterpolator
+from instrument.audio.coupling import LatentCoupling, LatentInterpolator, with_keyframe_timbre
 from instrument.audio.decoder import NumpyDecoder
 from instrument.audio.feed import DECODE_PROBE, OUTPUT_PROBE, STATES, VoiceFeed
 from instrument.audio.ring import RingBuffer
@@ -40,6 +40,8 @@ class VoiceSynth:
         self.output = AudioOutput(self.ring, self.spectral.sample_rate_hz, BLOCKSIZE, device,
                                   gain=feed.params[gain:gain + 1], probe=feed.header[2:4])
         self._z = np.zeros(feed.z_dim, np.float32)  # [z_dim] scratch for the seqlock read
+        self._audio = np.zeros(feed.audio_dim + 1, np.float32)  # [audio_dim + 1] keyframe timbre, weight last
+        self._keyed = feed.audio_dim == self.coupling.latent_dim  # a feed from another model's sounds: ignored
         self.t_audio_s = 0.0
         self._last_index = -1
         self._probe_seen, self._probe_frame = feed.probe()[0], None  # probes posted before we started are ignored
@@ -63,11 +65,14 @@ class VoiceSynth:
     def frames(self) -> np.ndarray:
         """The next hops_per_batch log-magnitude frames [hops, bins] (called on the synth thread)."""
         self._take_probe()
-        index = self.feed.read_latent(self._z)
+        index = self.feed.read_latent(self._z, self._audio)
         if index is not None and index != self._last_index and self._value("timbre.freeze") < 0.5:
             self._last_index = index
             target = self.coupling(self._z, self._value("timbre.amount"), self._value("timbre.offset"),
                                    self._value("timbre.scale"))
+            if self._keyed:
+                weight = float(self._audio[-1]) * self._value("timbre.keyframes")
+                target = with_keyframe_timbre(target, self._audio[:-1], weight)
             self.interp.push(target, self.t_audio_s)
         self._mark_probe()
         latents = self.interp.block(self.t_audio_s, self.hops_per_batch)

@@ -23,6 +23,8 @@ RESERVED = {  # actions the engine will register through the `actions` hook; ans
     "midi/learn": ("s", "Arm MIDI-learn for a parameter name (not available until the engine registers it)"),
     "midi/learn_last": ("", "Arm MIDI-learn for the parameter last changed from OSC or keys (not available until "
                             "the engine registers it)"),
+    "keyframe/sound": ("is", "Let keyframe <slot> carry the timbre of sound <name> (a WAV in the sounds folder) "
+                             "(not available until the engine registers it)"),
 }
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from instrument.latent.directions import LAYER_RANGES, NUM_KNOBS
-from instrument.latent.interp import Glide, latent_from_seed, to_shell
+from instrument.latent.interp import Glide, latent_from_seed, smoothstep, to_shell
 from instrument.latent.keyframes import Journey, Keyframes, leg_seconds
 from instrument.latent.mixing import GROUPS, check_mask, mixing_weights
 from instrument.latent.spring import SpringDamper
@@ -99,6 +99,8 @@ class LatentFrame:
     directions: np.ndarray = field(default_factory=lambda: np.zeros(NUM_KNOBS, np.float32))  # [8] σ, direction.*
     direction_layers: str = "all"  # w-layers the directions move: 'all' | 'coarse' | 'middle' | 'fine'
     class_position: float = 0.0  # class.position, smoothed: conditional models' class (models/conditioning.py)
+    audio: np.ndarray | None = None  # [audio_dim] float32 keyframes' timbre latent (sound keyframes); None: none
+    audio_weight: float = 0.0        # 0..1 how much `audio` replaces the coupled timbre (times timbre.keyframes)
 
 
 class Conductor:
@@ -109,7 +111,8 @@ class Conductor:
     Invariant: actions_posted == actions_applied + actions_rejected + actions_dropped + pending.
     """
 
-    def __init__(self, store: ParamStore, z_dim: int, num_ws: int, seed: int, queue_len: int = QUEUE_LEN):
+    def __init__(self, store: ParamStore, z_dim: int, num_ws: int, seed: int, queue_len: int = QUEUE_LEN,
+                 audio_dim: int = 0):
         self.store, self.z_dim, self.num_ws = store, int(z_dim), int(num_ws)
         self.seed = int(seed) % 2**32
         self.smoother = Smoother(store)
@@ -120,7 +123,7 @@ class Conductor:
         self._dir_labels = _check_layer_ranges(store.spec("direction.layers").choices)
         self._modes = _check_modes(store.spec("motion.mode").choices)
         self._init_motion()
-        self.keyframes = Keyframes(self.z_dim)
+        self.keyframes = Keyframes(self.z_dim, sound_dim=audio_dim)  # audio_dim: the timbre VAE's latent size
         self.journey = Journey()
         self.layer_mask: np.ndarray | None = None
         self.on_post = None  # optional callable(Action), called on the posting thread
@@ -138,6 +141,9 @@ class Conductor:
         self.mode = self._modes[int(self.smoother.values[self._ix["mode"]])]
         self.glide = Glide(self._pos, kind="slerp" if self.mode == "spring" else self.mode)
         self.wander = Wander(self._pos.shape, np.random.SeedSequence(self.seed, spawn_key=(_WANDER_STREAM,)))
+        self._sound_from = self._sound_to = (None, 0.0)  # (timbre latent or None, weight) where A left / heads
+        self._sound_origin = self._pos[0].copy()          # where source A was when it left
+        self._sound_slot: int | None = None               # the keyframe slot source A heads to, if any
 
     def _init_counters(self, queue_len: int) -> None:
         self.index = 0
@@ -164,6 +170,11 @@ class Conductor:
     @property
     def action_names(self) -> tuple[str, ...]:
         return tuple(sorted(self._handlers))
+
+    @property
+    def audio_dim(self) -> int:
+        """Size of the keyframes' timbre latents (0 until known): the z-log header's audio_dim."""
+        return self.keyframes.sound_dim
 
     @property
     def targets(self) -> np.ndarray:
@@ -207,6 +218,7 @@ class Conductor:
         mode = self._modes[int(values[self._ix["mode"]])]
         if mode == self.mode:
             return
+        self._sound_from, self._sound_origin = self._sound_now(), self._pos[0].copy()  # the path restarts here
         if mode == "spring":
             self.spring.reset(self._pos, self._vel)
         elif self.mode == "spring":
@@ -240,6 +252,8 @@ class Conductor:
                             directions=values[self._dir_ix].astype(np.float32),
                             direction_layers=self._dir_labels[int(values[self._ix["direction_layers"]])])
         frame.class_position = float(values[self._ix["class"]])
+        sound, frame.audio_weight = self._sound_now()
+        frame.audio = None if sound is None else sound.astype(np.float32)
         self.index += 1
         self.last_frame = frame
         return frame
@@ -271,7 +285,9 @@ class Conductor:
             raise TypeError(f"takes {self._signatures[action.name]}, got {len(action.args)} argument(s)") from None
         handler(*action.args)
 
-    def _retarget(self, source: int, z: np.ndarray) -> None:
+    def _retarget(self, source: int, z: np.ndarray, slot: int | None = None) -> None:
+        if source == 0:
+            self._aim_sound(slot)
         self._targets[source] = to_shell(z)
         if self.mode != "spring":
             self.glide.retarget(self._targets[source], self._pos[source], source)
@@ -300,7 +316,45 @@ class Conductor:
         if z is None:
             self.recalls_empty += 1
         else:
-            self._retarget(source, z)
+            self._retarget(source, z, self.keyframes.check_slot(slot))
+
+    def _act_keyframe_sound(self, slot, latent, name="") -> None:
+        """Let keyframe `slot` carry a sound's timbre latent (None: none); `name` is for the log's reader only.
+        If source A is heading there, the new sound is its destination from now on."""
+        self.keyframes.attach_sound(slot, latent)
+        if self.keyframes.check_slot(slot) == self._sound_slot:
+            sound = self.keyframes.sound(slot)
+            self._sound_to = (sound, 0.0 if sound is None else 1.0)
+
+    # ---- sound keyframes: source A's timbre follows the picture between keyframes ------------------------------
+    def _aim_sound(self, slot: int | None) -> None:
+        """Source A leaves for `slot` (None: a latent without a sound): the timbre starts from where it is now."""
+        self._sound_from, self._sound_origin = self._sound_now(), self._pos[0].copy()
+        sound = None if slot is None else self.keyframes.sound(slot)
+        self._sound_to, self._sound_slot = (sound, 0.0 if sound is None else 1.0), slot
+
+    def _sound_fraction(self) -> float:
+        """How far the picture's source A has come from where it left (0) to its target (1): the glide's own
+        eased fraction, or for the spring the projection of its position onto the way (clipped: overshoot is 1)."""
+        if self.mode != "spring":
+            return float(smoothstep(min(float(self.glide.u[0]), 1.0)))
+        way = self._targets[0] - self._sound_origin
+        length2 = float(way @ way)
+        if length2 < 1e-12:
+            return 1.0
+        return min(max(float((self._pos[0] - self._sound_origin) @ way) / length2, 0.0), 1.0)
+
+    def _sound_now(self) -> tuple[np.ndarray | None, float]:
+        """(timbre latent, weight) at the current fraction t. With ends (s_a, w_a), (s_b, w_b) the voice hears
+        c + k·w·(s − c) for coupled timbre c and k = timbre.keyframes, which is the lerp of the two ends' sounds
+        when w = lerp(w_a, w_b, t) and s = ((1 − t)·w_a·s_a + t·w_b·s_b) / w: a soundless end is the coupling."""
+        t = self._sound_fraction()
+        (s_a, w_a), (s_b, w_b) = self._sound_from, self._sound_to
+        w = (1.0 - t) * w_a + t * w_b
+        if w <= 0.0:
+            return None, 0.0
+        s = sum(p * x for p, x in (((1.0 - t) * w_a, s_a), (t * w_b, s_b)) if p > 0.0) / w
+        return s, float(w)
 
     def _act_kick(self, strength=1.0) -> None:
         """Random-direction velocity impulse per source, |Δv| = strength · spring.kick · radius (per second)."""

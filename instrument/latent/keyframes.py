@@ -25,11 +25,14 @@ class KeyframeError(InstrumentError):
 
 
 class Keyframes:
-    """`slots` numbered slots, each empty or holding a private copy of a [dim] latent."""
+    """`slots` numbered slots, each empty or holding a private copy of a [dim] latent, and each optionally carrying
+    a sound: a timbre latent [sound_dim] (instrument/audio/sounds.py), kept apart from the picture's latent so a
+    sound can be attached before or after the picture is stored. sound_dim 0: set by the first sound attached."""
 
-    def __init__(self, dim: int, slots: int = SLOTS):
-        self.dim = int(dim)
+    def __init__(self, dim: int, slots: int = SLOTS, sound_dim: int = 0):
+        self.dim, self.sound_dim = int(dim), int(sound_dim)
         self._slots: list[np.ndarray | None] = [None] * int(slots)
+        self._sounds: list[np.ndarray | None] = [None] * int(slots)
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -58,6 +61,22 @@ class Keyframes:
 
     def occupied(self) -> list[int]:
         return [i for i, z in enumerate(self._slots) if z is not None]
+
+    def attach_sound(self, slot, latent) -> None:
+        """Let the slot carry this timbre latent [sound_dim] (None: no sound)."""
+        slot = self.check_slot(slot)
+        if latent is None:
+            self._sounds[slot] = None
+            return
+        latent = np.array(latent, dtype=np.float64)  # a copy, as `store`
+        dim = self.sound_dim or latent.size
+        if latent.shape != (dim,) or not np.all(np.isfinite(latent)):
+            raise KeyframeError(f"keyframe sound latent must be finite with shape ({dim},), got shape {latent.shape}")
+        self.sound_dim, self._sounds[slot] = dim, latent
+
+    def sound(self, slot) -> np.ndarray | None:
+        """The slot's timbre latent (not a copy: never write to it), or None when it carries no sound."""
+        return self._sounds[self.check_slot(slot)]
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: a latent key is an array, which has no truth value

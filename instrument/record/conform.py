@@ -31,7 +31,7 @@ BLACK_PARAM = "conform.black"     # EVENT {"param": BLACK_PARAM, "value": 0..1} 
 ADAPTERS = {".otio": "otio_json", ".edl": "cmx_3600", ".xml": "fcp_xml"}
 EDIT_TYPES = (".otio", ".edl", ".xml", ".kdenlive")
 EDL_RATE = 30.0                   # a CMX3600 EDL does not say its frame rate
-_LERPED = ("t", "wall_time", "psi", "params", "mix", "audio", "directions")  # continuous fields blend linearly
+_LERPED = ("t", "wall_time", "psi", "params", "mix", "audio", "audio_weight", "directions")  # continuous fields blend linearly
 _PICKED = ("noise_seed", "cutoff", "noise_mode", "has_audio", "direction_layers")  # discrete: from the nearer side
 
 

@@ -39,7 +39,8 @@ class RecordingSwitch:
         path = Path(path) if path else DEFAULT_FOLDER / time.strftime("%Y%m%d-%H%M%S.zlog")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.writer = ZlogWriter(str(path), header_for_model(self.model, self.seed, self.fps_hint,
-                                                             directions=self.directions))
+                                                             audio_dim=getattr(self.conductor, "audio_dim", 0),
+                                                             directions=self.directions))  # audio: sound keyframes
         self.path = path
         writer, store = self.writer, self.store  # store.values is looked up per row: the voice moves it to shared memory
         self.generator.on_frame = lambda latent, frame: writer.write_row(latent, store.values, frame.sampled_at)

@@ -1,12 +1,14 @@
 """The sound of a re-render: the timbre voice played offline along the video's frames.
 
-    output frames (Shot: z, params, black) ──> audio-latent target per frame (the live coupling, or the row's own
-        audio latent) ──> linear glide to one latent per hop ──> TimbreVAE.decode ──> tilt, gain, fade to black
+    output frames (Shot: z, params, black) ──> audio-latent target per frame (the live coupling, moved towards
+        the frame's sound-keyframe timbre as the live voice does) ──> linear glide to one latent per hop ──> TimbreVAE.decode ──> tilt, gain, fade to black
         ──> RTPGHI + overlap-add ──> WAV (float32) ──> muxed by VideoWriter
 
 Time is the video's: frame k sits at k / fps, so the sound stays in sync with whatever frame rate the render
 uses (in rows mode a log played at an uneven live rate is heard at the render's steady rate, like the picture).
-The targets are the live voice's (`LatentCoupling` with the same seed, `timbre.freeze` holding the last one); the
+The targets are the live voice's (`LatentCoupling` with the same seed, `with_keyframe_timbre` with the frame's
+`audio`/`audio_weight` times timbre.keyframes — from the row in rows mode, from the re-simulated conductor's
+`keyframe_sound` actions in events mode — and `timbre.freeze` holding the last one); the
 glide is linear between frame times where the live voice glides over its measured arrival interval, so offline
 sound follows the same latents but is not sample-identical to what the speakers played. Deterministic: the same
 shots give the same samples (RTPGHI seeded with the log's seed).
@@ -23,7 +25,8 @@ from instrument.params import PARAMS
 
 SILENT_LOG = -20.0  # log-magnitude offset for gain 0, as the live voice
 _DEFAULTS = {p.name: float(p.default) for p in PARAMS}
-_KEYS = ("audio.gain", "timbre.amount", "timbre.offset", "timbre.scale", "timbre.freeze", "timbre.brightness")
+_KEYS = ("audio.gain", "timbre.amount", "timbre.offset", "timbre.scale", "timbre.freeze", "timbre.brightness",
+         "timbre.keyframes")
 
 
 def logged_audio(rows: np.ndarray) -> np.ndarray:
@@ -36,30 +39,49 @@ def logged_audio(rows: np.ndarray) -> np.ndarray:
 
 
 def frame_controls(shots, header: dict, row_audio: np.ndarray | None = None):
-    """Per output frame: visual latent A [n, z_dim], audio params [n, 6] (_KEYS order), black [n], and the
-    logged audio latent of the frame's row [n, audio_dim] (NaN where none; width 0 without `row_audio`)."""
+    """Per output frame: visual latent A [n, z_dim], audio params [n, 7] (_KEYS order), black [n], and the
+    frame's sound-keyframe timbre [n, audio_dim + 1] (latent, weight last; NaN where none; width 0 when no frame
+    has one). A frame whose latent carries none falls back to its row's `row_audio` latent at weight 1."""
     names = [p["name"] for p in header["params"]]
     cols = [names.index(k) if k in names else -1 for k in _KEYS]
-    z, params, black, rows = [], [], [], []
+    z, params, black, keyed = [], [], [], []
     for shot in shots:
         z.append(np.asarray(shot.latent.z[0], np.float32))
         params.append([shot.params[c] if c >= 0 else _DEFAULTS[k] for k, c in zip(_KEYS, cols)])
         black.append(shot.black)
-        rows.append(shot.row)
-    logged = row_audio[rows] if row_audio is not None and len(rows) else np.zeros((len(rows), 0), np.float32)
-    return np.array(z, np.float32), np.array(params, np.float64), np.array(black, np.float64), logged
+        keyed.append(_keyed(shot, row_audio))
+    width = max((len(k) for k in keyed if k is not None), default=0)
+    table = np.full((len(keyed), width), np.nan, np.float32)
+    for i, k in enumerate(keyed):
+        if k is not None and len(k) == width:
+            table[i] = k
+    return np.array(z, np.float32), np.array(params, np.float64), np.array(black, np.float64), table
 
 
-def frame_targets(coupling, z: np.ndarray, params: np.ndarray, logged: np.ndarray) -> np.ndarray:
-    """Audio latent per frame [n, latent_dim]: the logged one where present, else the coupling; freeze holds."""
+def _keyed(shot, row_audio: np.ndarray | None) -> np.ndarray | None:
+    """[audio_dim + 1]: the shot's keyframe timbre and weight, else its row's logged audio latent at weight 1."""
+    audio = getattr(shot.latent, "audio", None)
+    if audio is not None:
+        return np.append(np.asarray(audio, np.float32), np.float32(shot.latent.audio_weight))
+    if row_audio is not None and row_audio.shape[1] and not np.isnan(row_audio[shot.row, 0]):
+        return np.append(row_audio[shot.row], np.float32(1.0))
+    return None
+
+
+def frame_targets(coupling, z: np.ndarray, params: np.ndarray, keyed: np.ndarray) -> np.ndarray:
+    """Audio latent per frame [n, latent_dim], as the live voice aims: the coupling moved audio_weight ·
+    timbre.keyframes of the way to the frame's keyframe timbre (where it has one); freeze holds the last."""
+    from instrument.audio.coupling import with_keyframe_timbre
+
     out = np.empty((len(z), coupling.latent_dim), np.float32)
+    usable = keyed.shape[1] == coupling.latent_dim + 1
     for i in range(len(z)):
-        if logged.shape[1] == coupling.latent_dim and not np.isnan(logged[i, 0]):
-            out[i] = logged[i]
-        elif i > 0 and params[i, 4] >= 0.5:  # timbre.freeze
+        if i > 0 and params[i, 4] >= 0.5:  # timbre.freeze
             out[i] = out[i - 1]
-        else:
-            out[i] = coupling(z[i], params[i, 1], params[i, 2], params[i, 3])
+            continue
+        coupled = coupling(z[i], params[i, 1], params[i, 2], params[i, 3])
+        has = usable and not np.isnan(keyed[i, 0])
+        out[i] = with_keyframe_timbre(coupled, keyed[i, :-1], keyed[i, -1] * params[i, 6]) if has else coupled
     return out
 
 
@@ -76,7 +98,7 @@ def timbre_track(shots, fps: float, header: dict, vae=None, seed: int | None = N
                  row_audio: np.ndarray | None = None) -> np.ndarray:
     """Mono float32 audio for the output frames `shots` at `fps` (the length of the video, to the hop).
 
-    row_audio: `logged_audio(rows)` in rows mode, so frames whose row holds an audio latent sound as logged."""
+    row_audio: `logged_audio(rows)` in rows mode, for rows holding an audio latent but frames that carry none."""
     from instrument.audio.coupling import LatentCoupling
     from instrument.audio.render import resynthesise
     from instrument.audio.vae import default_model_path, load_vae, tilt

@@ -113,6 +113,11 @@ class ZlogWriter(threading.Thread):
         f["noise_seed"][slot] = latent.noise_seed
         f["cutoff"][slot] = latent.cutoff
         f["noise_mode"][slot] = self._noise_ix[latent.noise_mode]
+        weight = 1.0
+        if audio_latent is None and "audio_weight" in f:  # the frame's own sound-keyframe timbre, when it has one
+            audio_latent, weight = getattr(latent, "audio", None), getattr(latent, "audio_weight", 0.0)
+        if "audio_weight" in f:
+            f["audio_weight"][slot] = weight if audio_latent is not None else 0.0
         f["has_audio"][slot] = audio_latent is not None
         if "directions" in f:  # a version 2 layout
             f["directions"][slot] = latent.directions

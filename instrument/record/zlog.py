@@ -54,7 +54,8 @@ def row_fields(z_dim: int, num_ws: int, n_params: int, audio_dim: int = 0, c_dim
               ["mix", "<f4", [num_ws, 3]],     # per-layer weights of A, B, C
               ["directions", "<f4", [NUM_KNOBS]]]  # direction.1..8 amounts (σ) as the renderer used them
     if audio_dim:
-        fields.append(["audio", "<f4", [audio_dim]])  # the audio latent; valid when has_audio == 1
+        fields.append(["audio", "<f4", [audio_dim]])  # keyframes' timbre latent (LatentFrame.audio); has_audio == 1
+        fields.append(["audio_weight", "<f4", []])    # LatentFrame.audio_weight: how much of it the voice hears
     if c_dim:  # conditional models only; a row without it replays class 0
         fields.append(["class_position", "<f8", []])  # class.position as the renderer used it (smoothed)
     fields += [["noise_seed", "<u4", []], ["cutoff", "<u2", []], ["noise_mode", "u1", []], ["has_audio", "u1", []],
@@ -198,6 +199,9 @@ class ZlogReader:
             frame.direction_layers = self.header["direction_layers"][int(row["direction_layers"])]
         if "class_position" in self.dtype.names:
             frame.class_position = float(row["class_position"])
+        if "audio_weight" in self.dtype.names and row["has_audio"]:  # sound keyframes (instrument/audio/sounds.py)
+            frame.audio = np.array(row["audio"], dtype=np.float32)
+            frame.audio_weight = float(row["audio_weight"])
         return frame
 
     def duration_s(self) -> float:

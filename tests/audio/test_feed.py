@@ -107,3 +107,19 @@ def test_params_are_shared_and_close_unlinks():
 def test_attaching_with_the_wrong_layout_says_so(feed):
     with pytest.raises(ValueError, match="disagree"):
         VoiceFeed.attach(feed.name, N_PARAMS + 1000, Z_DIM)
+
+
+def test_the_keyframe_timbre_travels_with_its_latent():
+    feed = VoiceFeed.create(4, 8, audio_dim=3)
+    try:
+        z, audio = np.zeros(8, np.float32), np.zeros(4, np.float32)
+        feed.write_latent(1, np.ones(8), np.array([1.0, 2.0, 3.0]), 0.25)
+        assert feed.read_latent(z, audio) == 1 and audio.tolist() == [1.0, 2.0, 3.0, 0.25]
+        feed.write_latent(2, np.ones(8))  # a frame without one: weight 0
+        assert feed.read_latent(z, audio) == 2 and audio[-1] == 0.0
+        other = VoiceFeed.attach(feed.name, 4, 8, audio_dim=3)
+        feed.write_latent(3, np.ones(8), np.array([4.0, 5.0, 6.0]), 1.0)
+        assert other.read_latent(z, audio) == 3 and audio.tolist() == [4.0, 5.0, 6.0, 1.0]
+        other.close()
+    finally:
+        feed.close()

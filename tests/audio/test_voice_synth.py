@@ -113,3 +113,23 @@ def test_callback_applies_the_live_gain_with_a_ramp_and_times_output_probes():
     assert out.mark_done_seq == 1 and out.mark_dac_s >= t0
     out._callback(block, 256, None, 0)
     assert np.all(block == 1.0)
+
+
+def test_a_keyframe_timbre_in_the_feed_replaces_the_coupling_by_its_weight_times_timbre_keyframes():
+    store, decoder = ParamStore(), load_decoder(default_model_path())
+    feed = VoiceFeed.create(len(store.values), 256, decoder.latent_dim)
+    store.share_values(feed.params)
+    synth = VoiceSynth(feed, decoder, {k: store.slot(k) for k in PARAM_KEYS})
+    try:
+        z, sound = np.zeros(256, np.float32), decoder.stats()["latent_mean"] + 2 * decoder.stats()["latent_std"]
+        coupled = decoder.decode(synth.coupling(z)[None])[0]
+        for index, (weight, keyframes, expected) in enumerate([
+                (1.0, 1.0, decoder.decode(sound[None])[0]), (1.0, 0.0, coupled), (0.0, 1.0, coupled),
+                (0.5, 1.0, decoder.decode((synth.coupling(z) + 0.5 * (sound - synth.coupling(z)))[None])[0])]):
+            store.set("timbre.keyframes", keyframes)
+            feed.write_latent(index, z, sound, weight)
+            np.testing.assert_allclose(_settle(synth, 60)[-1], expected, atol=1e-4)
+    finally:
+        store.share_values(np.array(feed.params))
+        synth.output = None
+        feed.close()
