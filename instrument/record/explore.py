@@ -176,35 +176,64 @@ def _common(p) -> None:
 
 
 def main_explore(argv: list[str] | None = None) -> int:
-    """`instrument explore N` (random samples) or `instrument explore N --around LOG --rows R.. [--sigma S]`."""
+    """`instrument explore N` / `--samples N` (random samples), or neighbourhoods of chosen rows:
+    `instrument explore N --around LOG --rows R.. [--sigma S]`, also spelled `--around LOG:R,R.. --noise S`."""
     p = OneLineParser(prog="instrument explore", description="Proxy videos of random samples or neighbourhoods.")
-    p.add_argument("samples", type=int, help="samples (per chosen row with --around)")
-    p.add_argument("--around", metavar="LOG", help="neighbourhoods of rows of this z-log")
-    p.add_argument("--rows", type=int, nargs="+", default=[], help="rows of LOG (with --around)")
-    p.add_argument("--sigma", type=float, default=0.3, help="neighbourhood noise per z component")
+    p.add_argument("samples", type=int, nargs="?", help="samples (per chosen row with --around)")
+    p.add_argument("--samples", dest="samples_opt", type=int, metavar="N", help="the same as the positional N")
+    p.add_argument("--around", metavar="LOG[:ROWS]", help="neighbourhoods of rows of this z-log (LOG:10,80 or --rows)")
+    p.add_argument("--rows", type=_rows, nargs="+", default=[], help="rows of LOG (with --around): 10 80 or 10,80")
+    p.add_argument("--sigma", "--noise", dest="sigma", type=float, default=0.3,
+                   help="neighbourhood noise per z component")
     _common(p)
     return _main(p, argv, _explore_args)
 
 
+def _rows(text: str) -> list[int]:
+    """'10' or '10,80,150' -> row numbers (argparse reports a ValueError as a bad value)."""
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def _flat(groups) -> list[int]:
+    return [row for group in groups for row in group]
+
+
 def _explore_args(a) -> list[Proxy]:
+    samples = a.samples_opt if a.samples_opt is not None else a.samples
+    if samples is None:
+        raise InstrumentError("give the number of samples: 'instrument explore 200 -o DIR' (or --samples 200)")
     kw = dict(model=a.model, seed=a.seed, size=a.size, device=a.device, progress=not a.quiet)
     if a.around:
-        return [around(a.around, a.rows, a.sigma, a.samples, a.out, fps=a.fps, **kw)]
-    return [explore(a.samples, a.out, fps=a.fps or 30.0, **kw)]
+        log, rows = a.around, _flat(a.rows)
+        if ":" in log and not Path(log).exists():  # LOG:ROWS
+            log, _, listed = log.rpartition(":")
+            try:
+                rows += _rows(listed)
+            except ValueError:
+                raise InstrumentError(f"--around '{a.around}': rows after ':' must be numbers like 10,80,150") from None
+        return [around(log, rows, a.sigma, samples, a.out, fps=a.fps, **kw)]
+    return [explore(samples, a.out, fps=a.fps or 30.0, **kw)]
 
 
 def main_journeys(argv: list[str] | None = None) -> int:
-    """`instrument journeys LOG --rows R.. [--count N] [--keys 2|3] [--seconds S]`."""
+    """`instrument journeys LOG --rows R.. [--count N] [--keys 2|3] [--seconds S]` (or `--from LOG`)."""
     p = OneLineParser(prog="instrument journeys", description="Short slerp journeys between chosen frames.")
-    p.add_argument("log")
-    p.add_argument("--rows", type=int, nargs="+", required=True)
+    p.add_argument("log", nargs="?")
+    p.add_argument("--from", dest="log_from", metavar="LOG", help="the same as the positional LOG")
+    p.add_argument("--rows", type=_rows, nargs="+", required=True, help="rows to visit: 10 80 150 or 10,80,150")
     p.add_argument("--count", type=int, default=4)
     p.add_argument("--keys", type=int, default=2, choices=(2, 3))
     p.add_argument("--seconds", type=float, default=4.0)
     _common(p)
-    return _main(p, argv, lambda a: journeys(a.log, a.rows, a.count, a.keys, a.seconds, a.out, model=a.model,
-                                             seed=a.seed, fps=a.fps, size=a.size, device=a.device,
-                                             progress=not a.quiet))
+    return _main(p, argv, _journeys_args)
+
+
+def _journeys_args(a) -> list[Proxy]:
+    log = a.log_from or a.log
+    if log is None:
+        raise InstrumentError("give the z-log: 'instrument journeys show.zlog --rows 10,80' (or --from show.zlog)")
+    return journeys(log, _flat(a.rows), a.count, a.keys, a.seconds, a.out, model=a.model, seed=a.seed, fps=a.fps,
+                    size=a.size, device=a.device, progress=not a.quiet)
 
 
 def _main(parser, argv, action) -> int:

@@ -60,3 +60,18 @@ def test_rows_beyond_the_end_are_a_one_line_error(tiny, capsys):
                           "-o", str(tiny / "j2"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert "row 99 is beyond the end" in err and "\n" not in err
+
+
+def test_the_issue_spellings_work_from_the_command_line(tiny, capsys):
+    """`explore --samples N`, `--around LOG:ROWS --noise S` and `journeys --from LOG --rows a,b` as documented."""
+    from instrument.record.explore import main_explore
+    model = ["--model", str(tiny / "tiny.safetensors"), "--size", "64x64", "--quiet"]
+    assert main_explore(["--samples", "2", "-o", str(tiny / "cli-samples"), *model]) == 0
+    assert main_explore(["2", "--around", f"{tiny / 'show.zlog'}:2,7", "--noise", "0.2", "-o",
+                         str(tiny / "cli-around"), *model]) == 0
+    with ZlogReader(next((tiny / "cli-around").glob("*.zlog"))) as out:
+        assert out.header["derived_from"]["around"]["rows"] == [2, 7] and out.recovered == 4
+    assert main_journeys(["--from", str(tiny / "show.zlog"), "--rows", "1,10", "--count", "1", "--seconds", "0.2",
+                          "-o", str(tiny / "cli-j"), *model]) == 0
+    assert main_explore(["-o", str(tiny / "none"), *model]) == 2
+    assert "give the number of samples" in capsys.readouterr().err
