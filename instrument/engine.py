@@ -2,11 +2,13 @@
 
     keys (main thread) ──> Conductor.post ──┐
     ParamStore (one table) ──────────────────┼─> generator thread: conductor.step -> mapping -> mix -> synthesis
-                                             │                 └──> LatestFrame (newest wins, drops counted)
-    main thread: window/offscreen <── FramePipeline (upload, shaders/) <── LatestFrame.take (never waits)
+                                             │                 └──> LatestFrame, pinned (or DeviceSlot, on the GPU)
+    main thread: window/offscreen <── FramePipeline (shaders/) <── Presentation: upload, or CUDA-GL interop
+                                                                   (takes the newest frame, never waits)
 
 The main thread owns the GL context (GLFW requires it) and paces the display; the generator thread owns the
-model. Statistics are counted where they happen and read here.
+model. Presentation (render/presentation.py) picks CUDA-GL interop where it can run, else the pinned copy, and
+falls back to the pinned copy mid-show if interop fails. Statistics are counted where they happen and read here.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from instrument.params import ParamStore, Smoother
 from instrument.record.session import RecordingSwitch
 from instrument.sysio import quiet_c_stderr
 from instrument.render.generator_thread import GeneratorThread, percentile
+from instrument.render.presentation import Presentation
 from instrument.render.slot import LatestFrame
 
 HUD_PERIOD_S = 0.25
@@ -118,6 +121,9 @@ class Engine:
         self.window, self.surface = self._open_display()
         from instrument.render.pipeline import FramePipeline  # GL imports only once a display exists
         self.pipeline = FramePipeline(self.surface.ctx, self.resolution)
+        self.presentation = Presentation(self.slot, self.device, log)  # self.slot: the pinned copy, the fallback
+        self.generator.use_slot(self.presentation.start(self.surface.ctx, self.pipeline, self.resolution))
+        self.presentation.on_switch = self.generator.use_slot
         self._fx_smoother = Smoother(self.store)
         self._fx_slots = [self.store.slot(k) for k in DISPLAY_KEYS]
         self.fx = {k: self.store.get(k) for k in DISPLAY_KEYS}
@@ -227,7 +233,7 @@ class Engine:
         self.generator.start()
         self._start_voice()
         deadline = time.perf_counter() + FIRST_FRAME_WAIT_S
-        while self.slot.published == 0 and self.generator.errors == 0 and time.perf_counter() < deadline:
+        while self.presentation.published == 0 and self.generator.errors == 0 and time.perf_counter() < deadline:
             if self.window is not None:
                 self.window.poll()
             time.sleep(0.01)
@@ -253,11 +259,13 @@ class Engine:
 
     def _display_one(self, dt: float) -> None:
         start = time.perf_counter()
-        frame = self.slot.take()
+        frame = self.presentation.take()
         try:
             if frame is not None:
-                self.pipeline.upload(frame.pixels)
-                self.upload_ms.append((time.perf_counter() - start) * 1e3)
+                if not self.presentation.show(frame, self.pipeline):  # interop failed: pinned copy from now on
+                    frame = None
+                else:
+                    self.upload_ms.append((time.perf_counter() - start) * 1e3)  # interop: the copy's enqueue
             self._update_fx(dt)
             self.pipeline.render(self.surface.fbo, self._viewport(), self.fx, dt)
             if self.window is not None:
@@ -321,6 +329,7 @@ class Engine:
         if self.generator.is_alive():
             self.generator.join(timeout=10)
         self.recorder.stop(wait=True)  # after the generator: no row arrives at a closed writer
+        self.presentation.release()  # unregisters the frame texture before the pipeline frees it
         self.pipeline.release()
         if self.window is not None:
             self.window.close()
@@ -330,7 +339,7 @@ class Engine:
     # Reporting.
     def hud_lines(self) -> list[str]:
         s = self.stats()
-        lines = [f"{self.model.name}  [{s['device']}]",
+        lines = [f"{self.model.name}  [{s['device']}, {self.presentation.mode}]",
                  f"display {s['display_fps']:.1f} fps   generator {s['generator_fps']:.1f} fps "
                  f"{s['generator_ms_p50']:.1f} ms",
                  f"latency {s['latency_ms_p50']:.0f} ms   drops {s['dropped_frames']}   errors {s['errors']}"]
@@ -385,7 +394,7 @@ class Engine:
             "display_ms_p50": percentile(self.display_ms, 50),
             "upload_ms_p50": percentile(self.upload_ms, 50),
             "display_late_frames": self.late_frames,
-            "dropped_frames": self.slot.dropped,
+            "dropped_frames": self.presentation.dropped,
             "errors": g.errors + self.display_errors,
             "last_error": g.last_error,
             "device": str(self.device),
@@ -396,6 +405,7 @@ class Engine:
             "resolution": f"{self.resolution[0]}x{self.resolution[1]}",
             "output_size": f"{self._viewport()[0]}x{self._viewport()[1]}",
             "display": "window" if self.window is not None else "offscreen",
+            "presentation": self.presentation.describe(),
             "seconds": elapsed,
             "journey_sync": self._journey_sync(),
             **self._control_stats(),

@@ -130,3 +130,99 @@ def jack_server():
     finally:
         _stop(proc)
         log.close()
+
+
+# ---- CUDA-GL interop, stubbed -------------------------------------------------------------------------------------
+class StubRuntime:
+    """cuda-python's runtime as GLInterop calls it, recording each call. `fail` names a call that fails next:
+    'map' and 'copy' return an error code, 'unmap' raises. `write(src_ptr, pitch, rows)` (optional) stands in for
+    the copy into the texture; here the "device" buffers are host memory."""
+
+    class _Enum:
+        def __init__(self, **members):
+            self.__dict__.update(members)
+
+    cudaError_t = _Enum(cudaSuccess=0, cudaErrorUnknown=999)
+    cudaGraphicsRegisterFlags = _Enum(cudaGraphicsRegisterFlagsWriteDiscard=2)
+    cudaMemcpyKind = _Enum(cudaMemcpyDeviceToDevice=3)
+
+    def __init__(self):
+        self.calls, self.fail, self.write, self._next = [], None, None, 100
+
+    def _result(self, name):
+        if self.fail == name:
+            self.fail = None
+            if name == "unmap":
+                raise RuntimeError("stub: unmap raised")
+            return (999,)
+        return (0,)
+
+    def cudaSetDevice(self, index):
+        self.calls.append(("set_device",))
+        return (0,)
+
+    def cudaGetErrorName(self, err):
+        return (0, b"cudaErrorUnknown")
+
+    def cudaGraphicsGLRegisterImage(self, glo, target, flags):
+        self.calls.append(("register", glo))
+        if self.fail == "register":
+            self.fail = None
+            return (999, None)
+        self._next += 1
+        return (0, self._next)
+
+    def cudaGraphicsUnregisterResource(self, resource):
+        self.calls.append(("unregister", resource))
+        return (0,)
+
+    def cudaGraphicsMapResources(self, count, resource, stream):
+        self.calls.append(("map", resource))
+        return self._result("map")
+
+    def cudaGraphicsSubResourceGetMappedArray(self, resource, index, level):
+        return (0, ("array", resource))
+
+    def cudaMemcpy2DToArrayAsync(self, dst, w_offset, h_offset, src, spitch, width, height, kind, stream):
+        self.calls.append(("copy", dst))
+        result = self._result("copy")
+        if result == (0,) and self.write is not None:
+            self.write(src, spitch, height)
+        return result
+
+    def cudaGraphicsUnmapResources(self, count, resource, stream):
+        self.calls.append(("unmap", resource))
+        return self._result("unmap")
+
+
+class _StubEvent:
+    def record(self, stream=None):
+        pass
+
+    def synchronize(self):
+        pass
+
+
+class _StubStream:
+    cuda_stream = 0xABC
+
+    def __init__(self, device=None):
+        pass
+
+    def wait_event(self, event):
+        pass
+
+
+@pytest.fixture
+def stub_interop(monkeypatch):
+    """CUDA-GL interop that 'runs' here: the capability check passes, cuda-python is StubRuntime, CUDA streams and
+    events do nothing, and DeviceSlot's buffers live in host memory. Yields the StubRuntime."""
+    import torch
+    from instrument.render import interop
+    runtime = StubRuntime()
+    monkeypatch.setattr(interop, "interop_missing", lambda device, ctx=None: None)
+    monkeypatch.setattr(interop, "_cudart", lambda: runtime)
+    monkeypatch.setattr(torch.cuda, "Stream", _StubStream)
+    monkeypatch.setattr(torch.cuda, "Event", _StubEvent)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: _StubStream())
+    yield runtime

@@ -1,5 +1,7 @@
 """End to end: the whole engine with a real generator thread and real GL (EGL offscreen, GLFW under Xvfb)."""
 
+import ctypes
+
 import numpy as np
 import pytest
 
@@ -38,11 +40,48 @@ def _check_run(engine: Engine) -> None:
 
 
 def test_offscreen_engine_shows_generator_frames_and_follows_the_target():
-    engine = Engine(options(offscreen=True, size=(192, 160), seed=3), log=lambda line: None)
+    lines = []
+    engine = Engine(options(offscreen=True, size=(192, 160), seed=3), log=lines.append)
     try:
         _check_run(engine)
-        assert engine.stats()["display"] == "offscreen"
+        s = engine.stats()
+        assert s["display"] == "offscreen"
         assert engine.read_pixels().shape == (160, 192, 3)
+        # no GPU here: the pinned copy (plain host memory on CPU), and why, in the log and the stats
+        assert s["presentation"].startswith("pinned copy (CUDA-GL interop needs a CUDA device (device 'cpu'")
+        assert f"presentation: {s['presentation']}" in lines and engine.generator.slot is engine.slot
+        assert engine.hud_lines()[0].endswith("[cpu, pinned copy]")
+    finally:
+        engine.close()
+
+
+def test_engine_presents_through_interop_and_falls_back_mid_show(stub_interop):
+    """The display path with CUDA-GL interop stubbed (conftest.stub_interop): device frames go map -> copy ->
+    unmap into the frame texture (the stub's copy writes them there), and a failing copy drops the engine to the
+    pinned copy while the show goes on."""
+    lines = []
+    engine = Engine(options(offscreen=True, size=(64, 64), seed=3), log=lines.append)
+    try:
+        texture = engine.pipeline.rgba_source(engine.resolution)  # the texture interop registered at start
+        stub_interop.write = lambda src, pitch, rows: texture.write(ctypes.string_at(src, pitch * rows))
+        assert engine.stats()["presentation"] == "interop" and "presentation: interop" in lines
+        _check_run(engine)  # the picture follows the target through the interop path
+        kinds = [c[0] for c in stub_interop.calls]
+        assert kinds[:2] == ["set_device", "register"] and len(kinds) > 8
+        assert kinds[2:] == ["map", "copy", "unmap"] * ((len(kinds) - 2) // 3)
+        assert engine.generator.slot is engine.presentation.device_slot and engine.slot.published == 0
+        assert engine.hud_lines()[0].endswith(", interop]")
+        displayed = engine.stats()["frames_displayed"]
+        stub_interop.fail = "copy"
+        engine.run(1.0)
+        s = engine.stats()
+        assert s["presentation"] == ("pinned copy (CUDA-GL interop failed mid-show (DisplayError: CUDA-GL interop: "
+                                     "cudaMemcpy2DToArrayAsync failed (cudaErrorUnknown)))")
+        assert lines[-1] == f"presentation: {s['presentation']}"
+        assert [c[0] for c in stub_interop.calls][-3:] == ["copy", "unmap", "unregister"]
+        assert engine.generator.slot is engine.slot and engine.slot.published > 0  # host frames now
+        assert s["frames_displayed"] > displayed + 5 and s["errors"] == 0, s["last_error"]
+        assert engine.read_pixels().any()
     finally:
         engine.close()
 

@@ -26,6 +26,33 @@ from instrument.render.slot import LatestFrame
 ERROR_BACKOFF_S = 0.05  # after a failed frame, so a persistent error doesn't spin a core
 
 
+class PinnedInputs:
+    """Host staging for a renderer's array inputs on CUDA.
+
+    Why: `device_tensor.copy_(torch.from_numpy(a))` copies from pageable memory and waits for the stream, so
+    loading frame N+1 would wait for frame N's kernels. Each frame's values are written into pinned host buffers
+    allocated once and copied with non_blocking=True on the current stream instead. One event keeps a host buffer
+    from being rewritten while the last frame's copy may still read it (those copies run before that frame's
+    kernels, so the wait is short). pin=False (CPU tensors, no event) exists for tests on machines without CUDA.
+    """
+
+    def __init__(self, targets: tuple[torch.Tensor, ...], pin: bool = True):
+        self.targets = targets                                               # device buffers, updated in place
+        self.hosts = tuple(torch.empty(t.shape, dtype=t.dtype, pin_memory=pin) for t in targets)
+        self.arrays = tuple(h.numpy() for h in self.hosts)                   # numpy views of the host buffers
+        self.copied = torch.cuda.Event() if pin else None                    # recorded after the last copies
+
+    def load(self, *values: np.ndarray) -> None:
+        """values[i] (broadcastable to targets[i], float32) -> targets[i], asynchronously."""
+        if self.copied is not None:
+            self.copied.synchronize()
+        for array, host, target, value in zip(self.arrays, self.hosts, self.targets, values):
+            np.copyto(array, value, casting="same_kind")
+            target.copy_(host, non_blocking=True)
+        if self.copied is not None:
+            self.copied.record()
+
+
 class FrameRenderer:
     """The per-frame tensor work, with every input buffer allocated once on the model's device.
 
@@ -61,18 +88,30 @@ class FrameRenderer:
         # StyleGAN3's input transform is a buffer changed in place each frame; a trace could freeze it, so SG3
         # models run eager (they are GPU-bound anyway).
         self.eager = hasattr(generator, "set_input_transform")
+        self.staging = None  # CUDA: PinnedInputs for z, mix, amounts (and c); CPU loads as it always has
+        if device.type == "cuda":
+            self.stage_inputs()
+
+    def stage_inputs(self, pin: bool = True) -> None:
+        """Load the array inputs through pinned host buffers with non-blocking copies (on by default on CUDA)."""
+        targets = (self.z, self.mix, self.amounts) + ((self.c[0],) if self.c_dim else ())
+        self.staging = PinnedInputs(targets, pin)
 
     def _load(self, frame: LatentFrame) -> None:
-        self.z.copy_(torch.from_numpy(frame.z))
-        self.mix.copy_(torch.from_numpy(frame.mix))
+        if self.staging is not None:
+            c = (class_weights(frame.class_position, self.c_dim, self._c_host),) if self.c_dim else ()
+            self.staging.load(frame.z, frame.mix, frame.directions, *c)
+        else:
+            self.z.copy_(torch.from_numpy(frame.z))
+            self.mix.copy_(torch.from_numpy(frame.mix))
+            self.amounts.copy_(torch.from_numpy(frame.directions))
+            if self.c_dim:
+                self.c[0].copy_(torch.from_numpy(class_weights(frame.class_position, self.c_dim, self._c_host)))
         self.psi.fill_(frame.psi)
         self.cutoff.fill_(frame.cutoff)
-        self.amounts.copy_(torch.from_numpy(frame.directions))
         lo, hi = self._ranges[frame.direction_layers]
         self.layer_lo.fill_(lo)
         self.layer_hi.fill_(hi)
-        if self.c_dim:
-            self.c[0].copy_(torch.from_numpy(class_weights(frame.class_position, self.c_dim, self._c_host)))
 
     def set_directions(self, scaled: torch.Tensor) -> None:
         """The knobs' directions, σ_k·d_k [8, w_dim] (directions.scaled_components); zeros turn the knobs off."""
@@ -136,7 +175,8 @@ class GeneratorThread(threading.Thread):
         self.fast = None          # FastFrame once run() starts on CUDA
         self.fast_reason = ""     # why the fast path is off (empty while on or on CPU)
         self.conductor = conductor
-        self.slot = slot
+        self.slot = slot          # the slot this thread writes (its own; moved only between frames)
+        self.target_slot = slot   # the slot it should write: use_slot sets it from any thread
         self.clock = clock
         self.cuda = device.type == "cuda"
         self._stop_event = threading.Event()
@@ -151,8 +191,17 @@ class GeneratorThread(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
 
+    def use_slot(self, slot: LatestFrame) -> None:
+        """Publish into `slot` from the next frame on (any thread: presentation's choice and its fallback)."""
+        self.target_slot = slot
+
+    def _follow_slot(self) -> None:
+        if self.target_slot is not self.slot:
+            self.slot = self.target_slot
+
     def run(self) -> None:
         with torch.inference_mode():
+            self._follow_slot()  # before the fast path: its output channels follow the slot's (RGBA for interop)
             if self.use_fast:
                 self._start_fast()
             t0 = self.clock()
@@ -202,10 +251,12 @@ class GeneratorThread(threading.Thread):
         self.renderer.G.set_input_transform((tx, ty), rot)
 
     def _publish(self, latent: LatentFrame, pixels: torch.Tensor, sampled_at: float, generated_at: float) -> None:
+        self._follow_slot()
         frame = self.slot.acquire()
-        frame.tensor.copy_(pixels, non_blocking=self.cuda)
-        if self.cuda:
+        _copy_pixels(frame.tensor, pixels, non_blocking=self.cuda)
+        if self.cuda and frame.pixels is not None:
             torch.cuda.current_stream().synchronize()  # the pinned copy must land before the display reads it
+        # (a device frame needs no wait here: DeviceSlot.publish records its ready event for the display's stream)
         frame.index = latent.index
         frame.sampled_at = sampled_at
         frame.generated_at = generated_at
@@ -213,6 +264,15 @@ class GeneratorThread(threading.Thread):
         self.slot.publish()
         if self.on_frame is not None:
             self.on_frame(latent, frame)
+
+
+def _copy_pixels(dst: torch.Tensor, src: torch.Tensor, non_blocking: bool) -> None:
+    """src [H, W, 3 or 4] into dst [H, W, 3 or 4]; when the channel counts differ only RGB is copied (an RGBA
+    slot's alpha stays 255, an RGBA frame into an RGB slot after an interop fallback drops its alpha)."""
+    if dst.shape == src.shape:
+        dst.copy_(src, non_blocking=non_blocking)
+    else:
+        dst[..., :3].copy_(src[..., :3], non_blocking=non_blocking)
 
 
 def percentile(values, q: float) -> float:

@@ -39,21 +39,26 @@ def _cudart():
     return runtime
 
 
-def interop_unavailable_reason(device: torch.device, ctx=None) -> str | None:
-    """Why CUDA-GL interop cannot run for `device` with GL context `ctx` (None: it can). Never raises."""
+def interop_missing(device: torch.device, ctx=None) -> str | None:
+    """What CUDA-GL interop lacks for `device` with GL context `ctx`, in one line (None: nothing). Never raises."""
     if device.type != "cuda" or not torch.cuda.is_available():
-        return (f"CUDA-GL interop needs a CUDA device (device '{device}', torch {torch.__version__}); "
-                "presenting through the pinned copy")
+        return f"CUDA-GL interop needs a CUDA device (device '{device}', torch {torch.__version__})"
     try:
         _cudart()
     except ImportError:
-        return "CUDA-GL interop needs cuda-python (pip install 'instrument[cuda]'); presenting through the pinned copy"
+        return "CUDA-GL interop needs cuda-python (pip install 'instrument[cuda]')"
     if ctx is None:
-        return "CUDA-GL interop needs a GL context; presenting through the pinned copy"
+        return "CUDA-GL interop needs a GL context"
     vendor = str(ctx.info.get("GL_VENDOR", "")) + " / " + str(ctx.info.get("GL_RENDERER", ""))
     if "nvidia" not in vendor.lower():
-        return f"CUDA-GL interop needs the GL context on NVIDIA's driver, this one is '{vendor}'; pinned copy"
+        return f"CUDA-GL interop needs the GL context on NVIDIA's driver, this one is '{vendor}'"
     return None
+
+
+def interop_unavailable_reason(device: torch.device, ctx=None) -> str | None:
+    """Why CUDA-GL interop cannot run for `device` with GL context `ctx` (None: it can). Never raises."""
+    missing = interop_missing(device, ctx)
+    return None if missing is None else f"{missing}; presenting through the pinned copy"
 
 
 # --- the device-side hand-off ----------------------------------------------------------------------------------
@@ -106,8 +111,8 @@ class GLInterop:
             raise DisplayError(f"CUDA-GL interop: {what} failed ({name.decode() if isinstance(name, bytes) else name})")
         return rest[0] if rest else None
 
-    def _register(self, texture) -> None:
-        """Register `texture` (re-registering after the pipeline replaced it)."""
+    def register(self, texture) -> None:
+        """Register `texture` (re-registering after the pipeline replaced it); a no-op when it already is."""
         if texture.glo == self._glo:
             return
         self.release()
@@ -122,7 +127,7 @@ class GLInterop:
         if c != RGBA or tuple(texture.size) != (w, h) or texture.components != RGBA:
             raise DisplayError(f"CUDA-GL interop: frame {w}x{h}x{c} does not fit texture "
                                f"{texture.size[0]}x{texture.size[1]}x{texture.components}")
-        self._register(texture)
+        self.register(texture)
         rt, s = self.rt, self.stream.cuda_stream
         self.stream.wait_event(frame.ready)
         self._check(rt.cudaGraphicsMapResources(1, self._resource, s), "cudaGraphicsMapResources")
