@@ -93,3 +93,42 @@ def random_classes(n: int, c_dim: int, gen: torch.Generator) -> torch.Tensor | N
     if not c_dim:
         return None
     return torch.nn.functional.one_hot(torch.randint(c_dim, [n], generator=gen), c_dim).float()
+
+
+class StyleGenerator(nn.Module):
+    """z (+ class) -> image: our MappingNetwork feeding a synthesis network, under NVIDIA's `mapping` / `synthesis`
+    names. StyleGAN2's Generator and StyleGAN3Generator are this with their own synthesis network."""
+
+    def __init__(self, cfg, synthesis: nn.Module):
+        super().__init__()
+        self.config = cfg
+        self.z_dim, self.c_dim, self.w_dim = cfg.z_dim, cfg.c_dim, cfg.w_dim
+        self.img_resolution, self.img_channels = cfg.img_resolution, cfg.img_channels
+        self.synthesis = synthesis   # built before the mapping network: the seeded initialisation keeps that order
+        self.num_ws = synthesis.num_ws
+        self.mapping = MappingNetwork(cfg.z_dim, cfg.w_dim, self.num_ws, cfg.mapping_layers, cfg.mapping_lr_mul,
+                                      cfg.w_avg_beta, cfg.c_dim, getattr(cfg, "embed_features", None))
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1,
+                truncation_cutoff: int | None = None, noise_mode: str = "const",
+                noise_generator: torch.Generator | None = None) -> torch.Tensor:
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+        return self.synthesis(ws, noise_mode=noise_mode, noise_generator=noise_generator)
+
+
+@torch.no_grad()
+def seeded_generator(make, config, seed: int, w_avg_samples: int = 4096) -> StyleGenerator:
+    """`make(config)` randomly initialised, identical for equal seeds; eval mode, requires_grad False.
+
+    NVIDIA starts w_avg at zero and lets training's EMA fill it; an untrained network has no EMA, so w_avg is
+    set to the mean of `w_avg_samples` mapped z (drawn from the same seed) to make truncation meaningful.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        G = make(config)
+    G.eval().requires_grad_(False)
+    if w_avg_samples > 0:
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn([w_avg_samples, config.z_dim], generator=gen)
+        G.mapping.w_avg.copy_(G.mapping(z, random_classes(w_avg_samples, config.c_dim, gen))[:, 0].mean(dim=0))
+    return G

@@ -376,13 +376,20 @@ def generator_from_state(config: GeneratorConfig, state: dict[str, torch.Tensor]
         return sg3_pickle.sg3_from_state(config, state, source, device)
     with torch.device("meta"):  # shapes only: every tensor comes from the file
         G = Generator(config)
+    return fill_from_state(G, state, source, f"a generator of config {config}", device)
+
+
+def fill_from_state(G: torch.nn.Module, state: dict[str, torch.Tensor], source: str, what: str,
+                    device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Meta-device generator `G` given exactly `state`'s tensors (same names and shapes, else a one-line
+    ModelError naming `source` and `what` was expected), in eval mode without grads, on `device`."""
     expected = G.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
         first = f"is missing '{missing[0]}'" if missing else f"has unexpected '{unexpected[0]}'"
         raise ModelError(f"model file '{source}' {first} ({len(missing)} missing, {len(unexpected)} unexpected "
-                         f"tensors) for a generator of config {config}")
+                         f"tensors) for {what}")
     for name, ref in expected.items():
         if list(state[name].shape) != list(ref.shape):
             raise ModelError(f"model file '{source}' has '{name}' of shape {list(state[name].shape)}, "

@@ -26,7 +26,8 @@ from safetensors import safe_open
 
 from instrument.errors import ModelError
 from instrument.models.conditioning import conditioning_text
-from instrument.models.nvidia_pickle import PersistentObject, _attr, class_conditioning, flat_state_dict
+from instrument.models.nvidia_pickle import (PersistentObject, _attr, class_conditioning, fill_from_state,
+                                             flat_state_dict)
 from instrument.models.stylegan3 import StyleGAN3Config, StyleGAN3Generator, layer_specs
 from instrument.models.weights import _check_tensors, _decode_metadata, _read_header, _reason
 
@@ -141,21 +142,8 @@ def _meta_generator(config: StyleGAN3Config) -> StyleGAN3Generator:
 def sg3_from_state(config: StyleGAN3Config, state: dict[str, torch.Tensor], source: str,
                    device: str | torch.device = "cpu") -> StyleGAN3Generator:
     """Our StyleGAN3Generator for `config` holding exactly `state` (same names and shapes, or a one-line ModelError)."""
-    G = _meta_generator(config)
-    expected = G.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    if missing or unexpected:
-        first = f"is missing '{missing[0]}'" if missing else f"has unexpected '{unexpected[0]}'"
-        raise ModelError(f"model file '{source}' {first} ({len(missing)} missing, {len(unexpected)} unexpected "
-                         f"tensors) for a StyleGAN3 generator of config {config}")
-    for name, ref in expected.items():
-        if list(state[name].shape) != list(ref.shape):
-            raise ModelError(f"model file '{source}' has '{name}' of shape {list(state[name].shape)}, "
-                             f"expected {list(ref.shape)}")
-    G.load_state_dict({k: state[k].to(torch.float32) for k in expected}, strict=True, assign=True)
-    G.eval().requires_grad_(False)
-    return G.to(device)
+    return fill_from_state(_meta_generator(config), state, source, f"a StyleGAN3 generator of config {config}",
+                           device)
 
 
 # --- our safetensors --------------------------------------------------------------------------------------------------

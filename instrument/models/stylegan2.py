@@ -22,7 +22,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from instrument.models.mapping import FullyConnectedLayer, MappingNetwork, random_classes
+from instrument.models.mapping import (  # noqa: F401 (re-exported: older imports of these from here)
+    FullyConnectedLayer, MappingNetwork, StyleGenerator, random_classes, seeded_generator,
+)
 from instrument.models.ops import (
     LRELU_GAIN, LRELU_SLOPE, cast, conv_weight_layout, demodulation_coefs, fir_weight, fp16_prenormalize,
     modulated_conv2d, modulated_conv2d_folded, prefer_folded, setup_filter, upsample2d,
@@ -308,40 +310,14 @@ class SynthesisNetwork(nn.Module):
         return img
 
 
-class Generator(nn.Module):
+class Generator(StyleGenerator):
     """z -> image. Submodules `mapping` and `synthesis` carry NVIDIA's state_dict names."""
 
     def __init__(self, config: GeneratorConfig | None = None):
-        super().__init__()
         cfg = config or GeneratorConfig()
-        self.config = cfg
-        self.z_dim, self.c_dim, self.w_dim = cfg.z_dim, cfg.c_dim, cfg.w_dim
-        self.img_resolution, self.img_channels = cfg.img_resolution, cfg.img_channels
-        self.synthesis = SynthesisNetwork(cfg)
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(cfg.z_dim, cfg.w_dim, self.num_ws, cfg.mapping_layers,
-                                      cfg.mapping_lr_mul, cfg.w_avg_beta, cfg.c_dim, cfg.embed_features)
-
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1,
-                truncation_cutoff: int | None = None, noise_mode: str = "const",
-                noise_generator: torch.Generator | None = None) -> torch.Tensor:
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        return self.synthesis(ws, noise_mode=noise_mode, noise_generator=noise_generator)
+        super().__init__(cfg, SynthesisNetwork(cfg))
 
 
-@torch.no_grad()
 def make_generator(config: GeneratorConfig, seed: int, w_avg_samples: int = 4096) -> Generator:
-    """Randomly initialised generator, identical for equal seeds; eval mode, requires_grad False.
-
-    NVIDIA starts w_avg at zero and lets training's EMA fill it; an untrained network has no EMA, so w_avg is
-    set to the mean of `w_avg_samples` mapped z (drawn from the same seed) to make truncation meaningful.
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        G = Generator(config)
-    G.eval().requires_grad_(False)
-    if w_avg_samples > 0:
-        gen = torch.Generator().manual_seed(seed)
-        z = torch.randn([w_avg_samples, config.z_dim], generator=gen)
-        G.mapping.w_avg.copy_(G.mapping(z, random_classes(w_avg_samples, config.c_dim, gen))[:, 0].mean(dim=0))
-    return G
+    """Randomly initialised generator, identical for equal seeds (mapping.seeded_generator)."""
+    return seeded_generator(Generator, config, seed, w_avg_samples)

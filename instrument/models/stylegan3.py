@@ -28,7 +28,7 @@ from instrument.models.sg3_ops import (
     apply_separable, design_lowpass_filter, downsample_fir, fir_kernels, lrelu_clamp,
     modulated_conv2d, upsample_fir, upsample_matrix,
 )
-from instrument.models.mapping import FullyConnectedLayer, MappingNetwork, random_classes
+from instrument.models.mapping import FullyConnectedLayer, StyleGenerator, seeded_generator
 from instrument.models.stylegan2 import NOISE_MODES
 
 CONFIG_KINDS = ("t", "r")
@@ -343,25 +343,12 @@ class SynthesisNetwork(nn.Module):
         return x * self.output_scale if self.output_scale != 1 else x
 
 
-class StyleGAN3Generator(nn.Module):
+class StyleGAN3Generator(StyleGenerator):
     """z -> image, with NVIDIA's `mapping` / `synthesis` names; drives like our StyleGAN2 Generator."""
 
     def __init__(self, config: StyleGAN3Config | None = None):
-        super().__init__()
         cfg = config or StyleGAN3Config()
-        self.config = cfg
-        self.z_dim, self.c_dim, self.w_dim = cfg.z_dim, cfg.c_dim, cfg.w_dim
-        self.img_resolution, self.img_channels = cfg.img_resolution, cfg.img_channels
-        self.synthesis = SynthesisNetwork(cfg)
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(cfg.z_dim, cfg.w_dim, self.num_ws, cfg.mapping_layers,
-                                      cfg.mapping_lr_mul, cfg.w_avg_beta, cfg.c_dim)
-
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1,
-                truncation_cutoff: int | None = None, noise_mode: str = "const",
-                noise_generator: torch.Generator | None = None) -> torch.Tensor:
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        return self.synthesis(ws, noise_mode=noise_mode, noise_generator=noise_generator)
+        super().__init__(cfg, SynthesisNetwork(cfg))
 
     @torch.no_grad()
     def set_input_transform(self, translate_xy: tuple[float, float] = (0.0, 0.0), rotate_deg: float = 0.0) -> None:
@@ -369,15 +356,6 @@ class StyleGAN3Generator(nn.Module):
         self.synthesis.input.transform.copy_(input_transform(translate_xy, rotate_deg))
 
 
-@torch.no_grad()
 def make_stylegan3(config: StyleGAN3Config, seed: int, w_avg_samples: int = 4096) -> StyleGAN3Generator:
     """Randomly initialised generator, identical for equal seeds; eval mode, no grads; w_avg from mapped z."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        G = StyleGAN3Generator(config)
-    G.eval().requires_grad_(False)
-    if w_avg_samples > 0:
-        gen = torch.Generator().manual_seed(seed)
-        z = torch.randn([w_avg_samples, config.z_dim], generator=gen)
-        G.mapping.w_avg.copy_(G.mapping(z, random_classes(w_avg_samples, config.c_dim, gen))[:, 0].mean(dim=0))
-    return G
+    return seeded_generator(StyleGAN3Generator, config, seed, w_avg_samples)
