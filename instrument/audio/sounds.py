@@ -18,16 +18,14 @@ conductor then gets the latent itself inside the action, so a z-log's events rep
 
 from __future__ import annotations
 
-import difflib
-import re
 import threading
 from pathlib import Path
 
 import numpy as np
 
 from instrument.errors import InstrumentError
+from instrument.named import find_named, names_in
 
-NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 USER_FOLDER = Path.home() / ".config" / "instrument" / "sounds"
 MAX_SECONDS = 30.0        # longer files are refused: encoding runs on an input thread
 SOUNDING_DB = 60.0        # frames more than this under the loudest frame do not count towards the timbre
@@ -40,23 +38,13 @@ class SoundError(InstrumentError):
 
 
 def sound_names(folders: tuple[Path, ...]) -> list[str]:
-    return sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.wav")})
+    return names_in(folders, ".wav")
 
 
 def find_sound(name: str, folders: tuple[Path, ...]) -> Path:
     """The WAV of sound `name` (".wav" optional); the name can only pick a file inside the sound folders."""
     stem = name[:-4] if isinstance(name, str) and name.lower().endswith(".wav") else name
-    if not isinstance(stem, str) or not NAME.match(stem):
-        raise SoundError(f"invalid sound name {name!r}: use letters, digits, '-' and '_' only (a WAV in "
-                         f"{_where(folders)})")
-    for folder in folders:
-        path = folder / f"{stem}.wav"
-        if path.is_file():
-            return path
-    known = sound_names(folders)
-    near = difflib.get_close_matches(stem, known, n=1)
-    hint = f"did you mean '{near[0]}'?" if near else f"known sounds: {', '.join(known) or 'none'}"
-    raise SoundError(f"no sound named '{stem}' in {_where(folders)}; {hint}")
+    return find_named(stem, folders, ".wav", "sound", SoundError, _where(folders))
 
 
 def parse_sound_option(entry: str) -> tuple[int, str]:

@@ -9,16 +9,14 @@ not at all.
 
 from __future__ import annotations
 
-import difflib
-import re
 import tomllib
 from importlib import resources
 from pathlib import Path
 
 from instrument.errors import InstrumentError
+from instrument.named import find_named, names_in
 from instrument.params import ParamStore, UnknownParam
 
-NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 USER_FOLDER = Path.home() / ".config" / "instrument" / "scenes"
 
 
@@ -31,23 +29,12 @@ def bundled_folder() -> Path:
 
 
 def scene_names(folders: tuple[Path, ...] | None = None) -> list[str]:
-    folders = folders or (bundled_folder(), USER_FOLDER)
-    return sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.toml")})
+    return names_in(folders or (bundled_folder(), USER_FOLDER), ".toml")
 
 
 def find_scene(name: str, folders: tuple[Path, ...] | None = None) -> Path:
     """The file of scene `name`; the name can only pick a file inside the scene folders."""
-    if not isinstance(name, str) or not NAME.match(name):
-        raise SceneError(f"invalid scene name {name!r}: use letters, digits, '-' and '_' only")
-    folders = folders or (bundled_folder(), USER_FOLDER)
-    for folder in folders:
-        path = folder / f"{name}.toml"
-        if path.is_file():
-            return path
-    known = scene_names(folders)
-    near = difflib.get_close_matches(name, known, n=1)
-    hint = f"did you mean '{near[0]}'?" if near else f"known scenes: {', '.join(known) or 'none'}"
-    raise SceneError(f"no scene named '{name}'; {hint}")
+    return find_named(name, folders or (bundled_folder(), USER_FOLDER), ".toml", "scene", SceneError)
 
 
 def read_scene(path: Path, store: ParamStore) -> dict[str, float]:
