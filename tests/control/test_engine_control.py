@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 
 from instrument.control.midi_map import Mapping
 from instrument.control.osc_wire import encode
 from instrument.engine import Engine, PlayOptions
+import waiting
 
 rtmidi = pytest.importorskip("rtmidi")
 
 
 def wait_for(condition, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
+    return waiting.wait_for(condition, timeout_s, 0.01)
 
 
 @pytest.mark.e2e

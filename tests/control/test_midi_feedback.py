@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from instrument.control.midi_feedback import FeedbackState, device_of, messages_for, position
 from instrument.control.midi_map import Mapping
 from instrument.control.midi_router import MidiRouter
 from instrument.params import ParamStore
+from waiting import wait_for
 
 ROWS = [{"type": "cc", "number": 7, "param": "wander.amount", "takeover": False},
         {"type": "cc", "number": 1, "bits": 14, "param": "audio.gain", "takeover": False},
@@ -97,15 +96,6 @@ def test_the_preset_option_round_trips(tmp_path):
 
 # Through JACK: an OSC change reaches a virtual input of the controller's device as a CC.
 rtmidi = pytest.importorskip("rtmidi")
-
-
-def wait_for(condition, timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_an_osc_change_lights_the_controller_through_jack(jack_server, midi_sender, tmp_path, monkeypatch):

@@ -10,19 +10,11 @@ from instrument.control.midi import MidiInput, open_scanner
 from instrument.control.midi_map import Mapping
 from instrument.latent.conductor import Conductor
 from instrument.params import ParamStore
+from waiting import wait_for
 
 rtmidi = pytest.importorskip("rtmidi")
 ROWS = [{"type": "cc", "number": 7, "param": "wander.amount", "takeover": False},
         {"type": "note", "number": 40, "action": "random_target"}]
-
-
-def wait_for(condition, timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -15,18 +13,14 @@ from instrument.latent.directions import compute_directions, layer_range, scaled
 from instrument.models.stylegan2 import GeneratorConfig, make_generator
 from instrument.params import ParamStore
 from instrument.render.generator_thread import FrameRenderer
+import waiting
 
 TINY = GeneratorConfig(z_dim=32, w_dim=32, img_resolution=32, channel_base=256, channel_max=32)
 WAIT_S = 3.0
 
 
 def wait_for(condition, timeout_s: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.002)
-    return True
+    return waiting.wait_for(condition, timeout_s, 0.002)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from instrument.control.osc import OscServer
 from instrument.control.osc_wire import decode, encode
 from instrument.latent.conductor import Conductor
 from instrument.params import PARAMS, ParamStore
+import waiting
 
 WAIT_S = 3.0
 
@@ -47,12 +48,7 @@ def listener():
 
 
 def wait_for(condition, timeout_s: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.002)
-    return True
+    return waiting.wait_for(condition, timeout_s, 0.002)
 
 
 def receive(sock: socket.socket, address: str):

@@ -19,6 +19,7 @@ import pytest
 from instrument.control.osc import OscServer
 from instrument.latent.conductor import Conductor
 from instrument.params import ParamStore
+import waiting
 
 PATCHES = Path(__file__).resolve().parents[2] / "patches"
 PD_FILE = PATCHES / "instrument.pd"
@@ -51,12 +52,7 @@ def lo_hi(row: dict) -> tuple[float, float]:
 
 
 def wait_for(condition, timeout_s: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+    return waiting.wait_for(condition, timeout_s, 0.01)
 
 
 # ---- Pure Data: parse the patch text ------------------------------------------------------------------------------
