@@ -227,9 +227,16 @@ class ImageTrainer:
 
     def load(self, path: str | Path) -> None:
         state, tensors = ckpt.read_checkpoint(path)
-        if state["config"] != self.G.config.to_dict():
-            raise ckpt.CheckpointError(f"checkpoint '{path}' was trained with generator config {state['config']}, "
-                                       f"this run uses {self.G.config.to_dict()}; pass the same --resolution")
+        try:  # checkpoints older than a config key lack it: it takes its default, as when the generator loads
+            theirs = GeneratorConfig.from_dict(state["config"]).to_dict()
+        except (TypeError, ValueError) as e:
+            raise ckpt.CheckpointError(f"checkpoint '{path}' has an unreadable generator config ({e}); "
+                                       "start a new run with another --out") from None
+        ours = self.G.config.to_dict()
+        if theirs != ours:
+            differ = ", ".join(f"{k}: {theirs[k]!r} there, {ours[k]!r} here" for k in ours if theirs[k] != ours[k])
+            raise ckpt.CheckpointError(f"checkpoint '{path}' was trained with another generator ({differ}); "
+                                       "resume with the options of the run that wrote it, or use another --out")
         ckpt.restore(state, tensors, *self._parts())
         self.step_index, self.nimg = state["step"], state["nimg"]
         if state["G_scaler"]:

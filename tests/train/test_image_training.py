@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -89,3 +91,21 @@ def test_unreadable_image_is_one_line_error(tmp_path):
     with pytest.raises(InstrumentError, match="could not be read") as e:
         train(str(tmp_path), 16, STEPS_KIMG, tmp_path / "out", **TINY)
     assert "\n" not in str(e.value)
+
+
+def test_resume_accepts_checkpoints_written_before_newer_config_keys(image_folder, tmp_path):
+    """A checkpoint from before c_dim/embed_features existed resumes (the keys take their defaults); a real
+    mismatch names the key that differs."""
+    run = tmp_path / "old"
+    train(str(image_folder), 16, STEPS_KIMG, run, seed=1, **TINY)
+    path = run / ckpt.CHECKPOINT_NAME
+    state, tensors = ckpt.read_checkpoint(path)
+    for key in ("c_dim", "embed_features"):
+        del state["config"][key]
+    ckpt.write_safetensors(tensors, path, {"format": ckpt.FORMAT, "state": json.dumps(state)})
+
+    train(str(image_folder), 16, 2 * STEPS_KIMG, run, resume=run, seed=1, **TINY)
+    assert ckpt.read_checkpoint(path)[0]["step"] == 2
+
+    with pytest.raises(InstrumentError, match=r"img_resolution: 16 there, 32 here"):
+        train(str(image_folder), 32, 3 * STEPS_KIMG, tmp_path / "other", resume=run, seed=1, **TINY)
