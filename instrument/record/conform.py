@@ -1,10 +1,11 @@
 """Conform: an edit of proxy videos back into a z-log of latents that re-renders at full quality.
 
 A proxy rendered from a z-log shows row N as frame N, so a clip's source range names rows of its log. The edit is
-read through OpenTimelineIO (.otio natively, CMX3600 .edl and FCP7 .xml through the adapter plug-ins) or, for a
-.kdenlive project, by `kdenlive.read_kdenlive`; either gives an `EditTrack` of `Shot`, `Blank` and `Dissolve`
-items. `plan_frames` lays them out one output frame at a time (which source rows, which blend weight, how black),
-and `conform` samples the logs and writes the result. docs/conform.md has the semantics.
+read through OpenTimelineIO (.otio natively, CMX3600 .edl and FCP7 .xml through the adapter plug-ins, with FCP7
+speed changes read by `fcp7.apply_time_remaps`) or, for a .kdenlive project, by `kdenlive.read_kdenlive`; either
+gives an `EditTrack` of `Shot`, `Blank` and `Dissolve` items. `plan_frames` lays them out one output frame at a
+time (which source rows, which blend weight, how black), and `conform` samples the logs and writes the result.
+docs/conform.md has the semantics.
 
 Black: a gap is never z = 0 (that renders the mean image). Gap rows hold the nearest shown latent and the
 EVENT stream carries `{"param": "conform.black", "value": v}` whenever the black level changes (v = 1 black,
@@ -137,6 +138,9 @@ def read_otio(path: Path, adapter: str, edl_rate: float) -> EditTrack:
     tracks = timeline.video_tracks() if isinstance(timeline, otio.schema.Timeline) else []
     if not tracks:
         raise ConformError(f"edit '{path}': has no video track; conform reads the first video track")
+    if adapter == "fcp_xml":   # the adapter keeps Time Remap only as an opaque effect, with in/out still retimed
+        from instrument.record.fcp7 import apply_time_remaps
+        apply_time_remaps(path, tracks[0])
     return _otio_track(path, tracks[0], adapter)
 
 
@@ -180,7 +184,8 @@ def _otio_shot(clip, where: str, rate: float, adapter: str, notes: list) -> Shot
         if isinstance(effect, otio.schema.LinearTimeWarp):   # FreezeFrame is one with time_scalar 0
             speed *= float(effect.time_scalar)
         else:
-            notes.append(f"effect '{effect.effect_name or type(effect).__name__}' on clip '{clip.name}' ignored")
+            label = effect.effect_name or effect.name or type(effect).__name__   # fcp_xml sets only the name
+            notes.append(f"effect '{label}' on clip '{clip.name}' ignored")
     return Shot(clip.name, where, _otio_candidates(clip, adapter), float(start.value), speed,
                 _frames(source.duration, rate))
 
