@@ -10,6 +10,9 @@ docs/conform.md has the semantics.
 Black: a gap is never z = 0 (that renders the mean image). Gap rows hold the nearest shown latent and the
 EVENT stream carries `{"param": "conform.black", "value": v}` whenever the black level changes (v = 1 black,
 0 picture, between = a fade); `black_mask(reader)` turns it back into one value per row for the renderer.
+
+This module holds the whole step and the writing: `conform`, the conformed z-log (`write_zlog`) and its black level
+(`black_events`, `black_mask`). Reading the edit is in edit.py, laying out and sampling frames in frame_plan.py.
 """
 
 from __future__ import annotations
@@ -18,79 +21,17 @@ import hashlib
 import json
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import numpy as np
 
-from instrument.errors import InstrumentError
-from instrument.latent.interp import slerp
+from instrument.record.edit import ConformError, EditTrack, Shot, read_edit, resolve_logs
+from instrument.record.frame_plan import FramePlan, check_ranges, plan_frames, render_rows
+from instrument.record.frame_plan import blend_rows  # noqa: F401  (re-exported: tests/record import it from here)
 from instrument.record.zlog import EVENT, EVENT_KIND, KIND_CRC, RECORD, ROW, ZlogReader, encode_header
 
 BLACK_PARAM = "conform.black"     # EVENT {"param": BLACK_PARAM, "value": 0..1} applies from its frame on
-ADAPTERS = {".otio": "otio_json", ".edl": "cmx_3600", ".xml": "fcp_xml"}
-EDIT_TYPES = (".otio", ".edl", ".xml", ".kdenlive")
-EDL_RATE = 30.0                   # a CMX3600 EDL does not say its frame rate
-_LERPED = ("t", "wall_time", "psi", "params", "mix", "audio", "audio_weight", "directions")  # continuous fields blend linearly
-_PICKED = ("noise_seed", "cutoff", "noise_mode", "has_audio", "direction_layers")  # discrete: from the nearer side
-
-
-class ConformError(InstrumentError):
-    """An edit that cannot be conformed: unreadable, unsupported, or naming rows no z-log has."""
-
-
-# ---- the edit, format-free ---------------------------------------------------------------------------------------
-@dataclass
-class Shot:
-    """A clip on the timeline: timeline frame k (0 = its first) shows source row start + speed * k."""
-    name: str                      # the clip's name in the edit
-    where: str                     # "edit.otio, track V1, item 4", for messages
-    candidates: tuple[str, ...]    # z-log or proxy paths and names to resolve, best first
-    start: float                   # source row at the clip's first frame
-    speed: float                   # source rows per timeline frame: 1 plain, 2 double speed, 0 freeze
-    frames: int                    # timeline frames
-    log: Path | None = None        # filled by `resolve_logs`
-
-    def position(self, k) -> np.ndarray:
-        return self.start + self.speed * np.asarray(k, dtype=np.float64)
-
-
-@dataclass
-class Blank:
-    frames: int
-
-
-@dataclass
-class Dissolve:
-    """OTIO Transition semantics: takes no time, spans `before` frames before the cut and `after` after it."""
-    before: int
-    after: int
-    where: str
-
-
-@dataclass
-class EditTrack:
-    path: Path
-    rate: float                    # timeline frames per second
-    track: str                     # the track's name, "V1" when unnamed
-    items: list                    # Shot | Blank | Dissolve in timeline order
-    notes: list[str] = field(default_factory=list)   # things read but not conformed (unknown effects...)
-
-
-@dataclass
-class FramePlan:
-    """Per output frame: side a (and b while dissolving) as (item index, source row position), b's weight, black."""
-    item_a: np.ndarray             # [frames] int, -1 = nothing shown
-    pos_a: np.ndarray              # [frames] float source row
-    item_b: np.ndarray             # [frames] int, -1 = no second side
-    pos_b: np.ndarray
-    weight_b: np.ndarray           # [frames] 0 = all a, 1 = all b
-    black: np.ndarray              # [frames] 0 = picture, 1 = black
-
-    @classmethod
-    def empty(cls, n: int) -> "FramePlan":
-        return cls(np.full(n, -1), np.zeros(n), np.full(n, -1), np.zeros(n), np.zeros(n), np.zeros(n))
 
 
 @dataclass
@@ -106,248 +47,6 @@ class ConformSummary:
         text = (f"conformed {len(self.clips)} clips into '{self.out_path}': {self.frames} frames at "
                 f"{self.rate:g} fps, {self.black_frames} black")
         return text + "".join(f"; {n}" for n in self.notes)
-
-
-# ---- reading edits -----------------------------------------------------------------------------------------------
-def read_edit(edit_path, rate: float | None = None) -> EditTrack:
-    """The first video track of an edit, by file type; `rate` is the frame rate of an EDL (default 30)."""
-    path = Path(edit_path)
-    suffix = path.suffix.lower()
-    if suffix not in EDIT_TYPES:
-        raise ConformError(f"edit '{path}': unknown edit type '{path.suffix}'; expected one of "
-                           f"{', '.join(EDIT_TYPES)}")
-    if not path.is_file():
-        raise ConformError(f"edit '{path}': no such file; check the path")
-    if suffix == ".kdenlive":
-        from instrument.record.kdenlive import read_kdenlive
-        return read_kdenlive(path)
-    return read_otio(path, ADAPTERS[suffix], rate or EDL_RATE)
-
-
-def read_otio(path: Path, adapter: str, edl_rate: float) -> EditTrack:
-    import opentimelineio as otio
-    kwargs = {"rate": edl_rate} if adapter == "cmx_3600" else {}
-    try:
-        timeline = otio.adapters.read_from_file(str(path), adapter_name=adapter, **kwargs)
-    except Exception as e:  # adapters raise anything from ValueError to their own parse errors
-        first = (str(e).splitlines() or [""])[0][:200]
-        raise ConformError(f"edit '{path}': cannot be read as {adapter} ({type(e).__name__}: {first}); "
-                           "is it a complete, uncorrupted export?") from e
-    if isinstance(timeline, otio.schema.SerializableCollection):
-        timeline = next((t for t in timeline.find_children(descended_from_type=otio.schema.Timeline)), None)
-    tracks = timeline.video_tracks() if isinstance(timeline, otio.schema.Timeline) else []
-    if not tracks:
-        raise ConformError(f"edit '{path}': has no video track; conform reads the first video track")
-    if adapter == "fcp_xml":   # the adapter keeps Time Remap only as an opaque effect, with in/out still retimed
-        from instrument.record.fcp7 import apply_time_remaps
-        apply_time_remaps(path, tracks[0])
-    return _otio_track(path, tracks[0], adapter)
-
-
-def _otio_track(path: Path, track, adapter: str) -> EditTrack:
-    import opentimelineio as otio
-    name = track.name or "V1"
-    rate = _otio_rate(track)
-    edit = EditTrack(path, rate, name, [])
-    for n, item in enumerate(track, start=1):
-        where = f"{path.name}, track {name}, item {n}"
-        if isinstance(item, otio.schema.Transition):
-            edit.items.append(Dissolve(_frames(item.in_offset, rate), _frames(item.out_offset, rate), where))
-        elif isinstance(item, otio.schema.Gap):
-            edit.items.append(Blank(_frames(item.duration(), rate)))
-        elif isinstance(item, otio.schema.Clip):
-            edit.items.append(_otio_shot(item, where, rate, adapter, edit.notes))
-        else:
-            raise ConformError(f"item '{item.name}' ({where}) is a {type(item).__name__}; conform handles clips, "
-                               "gaps and transitions on one track: flatten nested sequences first")
-    return edit
-
-
-def _otio_rate(track) -> float:
-    for item in track:
-        if hasattr(item, "duration") and not hasattr(item, "in_offset"):
-            return float(item.duration().rate)
-    return EDL_RATE
-
-
-def _frames(time, rate: float) -> int:
-    return int(round(time.to_seconds() * rate))
-
-
-def _otio_shot(clip, where: str, rate: float, adapter: str, notes: list) -> Shot:
-    import opentimelineio as otio
-    source = clip.trimmed_range()
-    origin = getattr(clip.media_reference, "available_range", None)
-    start = source.start_time - origin.start_time if origin is not None else source.start_time
-    speed = 1.0
-    for effect in clip.effects:
-        if isinstance(effect, otio.schema.LinearTimeWarp):   # FreezeFrame is one with time_scalar 0
-            speed *= float(effect.time_scalar)
-        else:
-            label = effect.effect_name or effect.name or type(effect).__name__   # fcp_xml sets only the name
-            notes.append(f"effect '{label}' on clip '{clip.name}' ignored")
-    return Shot(clip.name, where, _otio_candidates(clip, adapter), float(start.value), speed,
-                _frames(source.duration, rate))
-
-
-def _otio_candidates(clip, adapter: str) -> tuple[str, ...]:
-    """Metadata first, then the proxy's file, the clip's name and the EDL reel.
-
-    In an EDL the clip name goes before the media: the cmx_3600 adapter does not read `* TO CLIP:`, so the
-    incoming clip of a dissolve carries the outgoing clip's file, while NLEs write the proxy's name as clip name.
-    """
-    meta = [_zlog_key(clip.metadata), _zlog_key(clip.media_reference.metadata)]
-    target = getattr(clip.media_reference, "target_url", None)
-    media = [unquote(urlparse(target).path) if target and target.startswith("file:") else target]
-    names = [clip.name]
-    reel = [clip.metadata.get("cmx_3600", {}).get("reel")]
-    ordered = meta + (names + media if adapter == "cmx_3600" else media + names) + reel
-    return tuple(dict.fromkeys(c for c in ordered if c))
-
-
-def _zlog_key(metadata) -> str | None:
-    value = metadata.get("instrument.zlog") or metadata.get("instrument", {}).get("zlog")
-    return str(value) if value else None
-
-
-# ---- resolving clips to z-logs -----------------------------------------------------------------------------------
-def resolve_logs(edit: EditTrack, search_dirs=None) -> None:
-    """Fill each shot's `log`: <name>.zlog as given, beside the proxy, beside the edit, or in a search dir."""
-    dirs = [edit.path.parent] + [Path(d) for d in (search_dirs or [])]
-    for shot in (i for i in edit.items if isinstance(i, Shot)):
-        tried = []
-        for candidate in shot.candidates:
-            tried += _log_paths(Path(candidate), edit.path.parent, dirs)
-        shot.log = next((p for p in dict.fromkeys(tried) if p.is_file()), None)
-        if shot.log is None:
-            wanted = ", ".join(f"'{p}'" for p in list(dict.fromkeys(tried))[:4]) or "nothing (no name, no media)"
-            raise ConformError(f"clip '{shot.name}' ({shot.where}) has no z-log: tried {wanted}; put the proxy's "
-                               ".zlog beside it, set metadata 'instrument.zlog' or pass a search dir")
-
-
-def _log_paths(candidate: Path, edit_dir: Path, dirs: list[Path]) -> list[Path]:
-    stem = candidate.stem if candidate.suffix.lower() in (".zlog", ".mp4", ".mov", ".mkv", ".avi", ".webm") \
-        else candidate.name
-    beside = candidate.with_name(stem + ".zlog")
-    first = beside if beside.is_absolute() else edit_dir / beside
-    return [first] + [d / (stem + ".zlog") for d in dirs]
-
-
-# ---- laying out frames -------------------------------------------------------------------------------------------
-def plan_frames(items: list) -> FramePlan:
-    """One entry per output frame; dissolves overwrite the frames around their cut; gaps hold the nearest latent."""
-    starts, total = [], 0
-    for item in items:
-        starts.append(total)
-        total += 0 if isinstance(item, Dissolve) else item.frames
-    plan = FramePlan.empty(total)
-    for i, item in enumerate(items):
-        span = slice(starts[i], starts[i] + getattr(item, "frames", 0))
-        if isinstance(item, Shot):
-            plan.item_a[span], plan.pos_a[span] = i, item.position(np.arange(item.frames))
-        elif isinstance(item, Blank):
-            plan.black[span] = 1.0
-    for i, item in enumerate(items):
-        if isinstance(item, Dissolve):
-            _lay_dissolve(plan, items, starts, i)
-    _hold_through_black(plan)
-    return plan
-
-
-def _lay_dissolve(plan: FramePlan, items: list, starts: list[int], i: int) -> None:
-    """Blend outgoing into incoming over [cut - before, cut + after); a gap or the track's end side is black."""
-    d, cut = items[i], starts[i]
-    n = d.before + d.after
-    frames = np.arange(cut - d.before, cut + d.after)
-    if n == 0:
-        return
-    if frames[0] < 0 or frames[-1] >= len(plan.black):
-        raise ConformError(f"dissolve ({d.where}) spans frames {frames[0]}..{frames[-1]} but the timeline has "
-                           f"0..{len(plan.black) - 1}; shorten it")
-    w_in = (np.arange(n) + 0.5) / n                   # incoming weight ramps up across the transition
-    out = _neighbour(items, starts, i - 1, frames)
-    inc = _neighbour(items, starts, i + 1, frames)
-    if out and inc:
-        plan.item_a[frames], plan.pos_a[frames] = out
-        plan.item_b[frames], plan.pos_b[frames] = inc
-        plan.weight_b[frames], plan.black[frames] = w_in, 0.0
-    elif out or inc:
-        plan.item_a[frames], plan.pos_a[frames] = out or inc
-        plan.item_b[frames], plan.weight_b[frames] = -1, 0.0
-        plan.black[frames] = w_in if out else 1.0 - w_in
-    else:
-        plan.black[frames] = 1.0
-
-
-def _neighbour(items: list, starts: list[int], j: int, frames: np.ndarray):
-    """(item index, source positions) of shot j over timeline `frames` (its handles included), or None."""
-    if not 0 <= j < len(items) or not isinstance(items[j], Shot):
-        return None
-    return j, items[j].position(frames - starts[j])
-
-
-def _hold_through_black(plan: FramePlan) -> None:
-    """Frames showing nothing take the last shown frame's latent (or the first one's before any picture)."""
-    shown = plan.item_a >= 0
-    if not shown.any():
-        raise ConformError("the edit's first video track shows no clip; nothing to conform")
-    last = np.maximum.accumulate(np.where(shown, np.arange(len(shown)), -1))
-    source = np.where(last >= 0, last, np.argmax(shown))
-    for name in ("item_a", "pos_a", "item_b", "pos_b", "weight_b"):
-        column = getattr(plan, name)
-        column[:] = column[source]
-
-
-def check_ranges(plan: FramePlan, edit: EditTrack, rows: dict[int, np.ndarray]) -> list[dict]:
-    """Every shot's rows (handles included) must exist in its log; returns the clips for the header."""
-    clips = []
-    for i, shot in enumerate(edit.items):
-        if not isinstance(shot, Shot):
-            continue
-        pos = np.concatenate([plan.pos_a[plan.item_a == i], plan.pos_b[plan.item_b == i]])
-        lo, hi = (int(np.floor(pos.min())), int(np.ceil(pos.max()))) if len(pos) else (0, -1)
-        if lo < 0 or hi >= len(rows[i]):
-            raise ConformError(f"clip '{shot.name}' ({shot.where}) wants rows {lo}..{hi} but '{shot.log.name}' "
-                               f"has {len(rows[i])}")
-        clips.append({"name": shot.name, "log": str(shot.log), "rows": [lo, hi], "speed": shot.speed,
-                      "frames": shot.frames})
-    return clips
-
-
-# ---- sampling the logs -------------------------------------------------------------------------------------------
-def blend_rows(a: np.ndarray, b: np.ndarray, w) -> np.ndarray:
-    """Rows a→b at weight w [n]: z by slerp per source, continuous fields by lerp, discrete from the nearer."""
-    w = np.asarray(w, dtype=np.float64)
-    out = a.copy()
-    out["z"] = slerp(a["z"], b["z"], w[:, None])
-    for name in (f for f in _LERPED if f in a.dtype.names):
-        wide = w.reshape((-1,) + (1,) * (a[name].ndim - 1))
-        out[name] = a[name] + wide * (b[name].astype(np.float64) - a[name])
-    near_b = w >= 0.5
-    for name in (f for f in _PICKED if f in a.dtype.names):
-        out[name] = np.where(near_b, b[name], a[name])
-    return out
-
-
-def sample(rows: dict[int, np.ndarray], item: np.ndarray, pos: np.ndarray, dtype) -> np.ndarray:
-    """Rows at fractional positions: floor and ceil blended by the fraction (exact rows where it is 0)."""
-    out = np.zeros(len(item), dtype)
-    for i in np.unique(item[item >= 0]):
-        mask = item == i
-        lo = np.floor(pos[mask]).astype(np.int64)
-        hi = np.minimum(lo + 1, len(rows[i]) - 1)
-        out[mask] = blend_rows(rows[i][lo], rows[i][hi], pos[mask] - lo)
-    return out
-
-
-def render_rows(plan: FramePlan, rows: dict[int, np.ndarray], dtype, rate: float) -> np.ndarray:
-    a = sample(rows, plan.item_a, plan.pos_a, dtype)
-    b_item = np.where(plan.item_b >= 0, plan.item_b, plan.item_a)
-    b_pos = np.where(plan.item_b >= 0, plan.pos_b, plan.pos_a)
-    out = blend_rows(a, sample(rows, b_item, b_pos, dtype), plan.weight_b)
-    out["index"] = np.arange(len(out))
-    out["t"] = np.arange(len(out)) / rate             # timeline time; the source's t is meaningless after a cut
-    return out
 
 
 # ---- writing -----------------------------------------------------------------------------------------------------

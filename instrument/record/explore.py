@@ -18,7 +18,9 @@ from instrument.latent.conductor import LatentFrame
 from instrument.latent.interp import lerp, slerp, smoothstep, to_shell
 from instrument.models.loader import load_model, pick_device
 from instrument.params import PARAMS, ParamStore
-from instrument.record.render import OneLineParser, RenderResult, open_log, render, resolve_model
+from instrument.record.frames import RenderResult
+from instrument.record.render import OneLineParser, render
+from instrument.record.replay import open_log, resolve_model
 from instrument.record.writer import ZlogWriter
 from instrument.record.zlog import header_for_model
 

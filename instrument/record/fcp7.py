@@ -19,7 +19,7 @@ import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from instrument.record.conform import ConformError
+from instrument.record.edit import ConformError
 
 TIMEREMAP = "timeremap"
 

@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from instrument.record.conform import Blank, ConformError, Dissolve, EditTrack, Shot
+from instrument.record.edit import Blank, ConformError, Dissolve, EditTrack, Shot
 
 _CLOCK = re.compile(r"^(\d+):(\d+):(\d+(?:\.\d+)?)$")      # MLT time "hh:mm:ss.sss"
 _SMPTE = re.compile(r"^(\d+):(\d+):(\d+)[:;](\d+)$")        # "hh:mm:ss:ff"

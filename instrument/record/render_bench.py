@@ -20,7 +20,9 @@ import torch
 from instrument.latent.conductor import Conductor
 from instrument.models.loader import LoadedModel, load_model, pick_device
 from instrument.params import PARAMS, ParamStore
-from instrument.record.render import FxTrack, Screen, default_size, open_log, parse_size, render
+from instrument.record.frames import FxTrack, Screen
+from instrument.record.render import default_size, parse_size, render
+from instrument.record.replay import open_log
 from instrument.record.synthesis import BatchRenderer
 from instrument.record.video import VideoWriter, burn_row_index
 from instrument.render.generator_thread import FrameRenderer
