@@ -3,7 +3,8 @@
 Pure numpy, stepped with the (t, dt) the engine gives it and never a clock, so a performance replays exactly.
 """
 
-from instrument.latent.conductor import Action, ActionQueue, Conductor, LatentFrame
+from instrument.latent.conductor import Conductor
+from instrument.latent.handoffs import Action, ActionQueue, LatentFrame
 from instrument.latent.interp import Glide, latent_from_seed, lerp, slerp, smoothstep, to_shell
 from instrument.latent.keyframes import Journey, KeyframeError, Keyframes, Stop
 from instrument.latent.mixing import layer_groups, mixing_weights

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from instrument.errors import InstrumentError, ModelError
-from instrument.models import nvidia_pickle, rosinality
+from instrument.models import nvidia_pickle, rosinality, safe_unpickler
 from instrument.models.conditioning import conditioning_text
 from instrument.models.stylegan2 import Generator
 from instrument.models.weights import load_generator, save_generator
@@ -103,8 +103,8 @@ def _num_ws(config) -> int:
 
 
 def _describe_pickle(path: Path) -> list[str]:
-    tree = nvidia_pickle.read_network_pickle(path)
-    nets = ", ".join(f"{k} ({v.class_name})" if isinstance(v, nvidia_pickle.PersistentObject) else
+    tree = safe_unpickler.read_network_pickle(path)
+    nets = ", ".join(f"{k} ({v.class_name})" if isinstance(v, safe_unpickler.PersistentObject) else
                      f"{k} ({type(v).__name__})" for k, v in tree.items())
     lines = [f"networks     {nets}"]
     config, _ = nvidia_pickle.extract_generator(tree, path.name)

@@ -22,8 +22,9 @@ from pathlib import Path
 import torch
 
 from instrument.errors import ModelError
-from instrument.models.nvidia_pickle import channel_rule, generator_from_state, torch_load_reason
+from instrument.models.nvidia_pickle import channel_rule, generator_from_state
 from instrument.models.ops import setup_filter
+from instrument.models.safe_unpickler import torch_load_reason
 from instrument.models.stylegan2 import Generator, GeneratorConfig
 
 FORMAT = "rosinality"

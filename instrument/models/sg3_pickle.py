@@ -1,6 +1,6 @@
-"""StyleGAN3 generators from NVIDIA network pickles (read as data by `nvidia_pickle`) and in our safetensors.
+"""StyleGAN3 generators from NVIDIA network pickles (read as data by `safe_unpickler`) and in our safetensors.
 
-    tree = nvidia_pickle.read_network_pickle("stylegan3-t-ffhqu-256x256.pkl")
+    tree = safe_unpickler.read_network_pickle("stylegan3-t-ffhqu-256x256.pkl")
     config, state = extract_sg3(tree, "stylegan3-t-ffhqu-256x256.pkl")   # StyleGAN3Config, NVIDIA-named tensors
     G = sg3_from_state(config, state, "stylegan3-t-ffhqu-256x256.pkl")
 
@@ -26,8 +26,8 @@ from safetensors import safe_open
 
 from instrument.errors import ModelError
 from instrument.models.conditioning import conditioning_text
-from instrument.models.nvidia_pickle import (PersistentObject, _attr, class_conditioning, fill_from_state,
-                                             flat_state_dict)
+from instrument.models.nvidia_pickle import _attr, class_conditioning, fill_from_state, flat_state_dict
+from instrument.models.safe_unpickler import PersistentObject
 from instrument.models.stylegan3 import StyleGAN3Config, StyleGAN3Generator, layer_specs
 from instrument.models.weights import _check_tensors, _decode_metadata, _read_header, _reason
 
