@@ -1,6 +1,7 @@
 """End to end: the whole engine with a real generator thread and real GL (EGL offscreen, GLFW under Xvfb)."""
 
 import ctypes
+import gc
 
 import numpy as np
 import pytest
@@ -41,8 +42,11 @@ def _check_run(engine: Engine) -> None:
 
 def test_offscreen_engine_shows_generator_frames_and_follows_the_target():
     lines = []
+    gc.unfreeze()  # an earlier test's engine may have frozen the heap already
     engine = Engine(options(offscreen=True, size=(192, 160), seed=3), log=lines.append)
     try:
+        engine.start()
+        assert gc.get_freeze_count() > 10_000  # the start-up heap is out of the collector's sight (no pauses)
         _check_run(engine)
         s = engine.stats()
         assert s["display"] == "offscreen"

@@ -22,8 +22,11 @@ import os
 import shutil
 import subprocess
 import threading
+import tempfile
 import time
 import uuid
+
+from instrument.audio.stream import FILL_BINS
 
 RATE_HZ, PERIOD = 48000, 256
 PROBE_PERIOD_S = 0.25    # one probe per period, in turn: gain, timbre, latent
@@ -34,8 +37,10 @@ def _start_jack(name: str, realtime: bool) -> subprocess.Popen:
     if shutil.which("jackd") is None:
         raise SystemExit("jackd is not installed: apt-get install jackd2")
     rt = ["-R"] if realtime else ["--no-realtime"]
+    log = tempfile.TemporaryFile("w+")  # the server's own messages: its xrun reports are counted at the end
     proc = subprocess.Popen(["jackd", "-n", name, *rt, "-d", "dummy", "-r", str(RATE_HZ), "-p", str(PERIOD)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=log, stderr=subprocess.STDOUT)
+    proc.log = log
     deadline = time.monotonic() + 10
     while subprocess.run(["jack_lsp"], capture_output=True).returncode != 0:
         if time.monotonic() > deadline or proc.poll() is not None:
@@ -82,43 +87,78 @@ class Prober(threading.Thread):
         self.lost += 1
 
 
-def run(seconds: float, hops: int, target_blocks: float, realtime_jack: bool) -> dict:
+def run(seconds: float, hops: int, target_blocks: float, realtime_jack: bool, lookahead: int | None = None,
+        just_in_time: bool | None = None, fifo_priority: int | None = None) -> dict:
     name = f"instrument-bench-{uuid.uuid4().hex[:6]}"
     os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")  # this process and the audio process
     jack = _start_jack(name, realtime_jack)
     try:
-        return _play(seconds, hops, target_blocks) | {"jackd_realtime": realtime_jack}
+        return _play(seconds, hops, target_blocks, lookahead, just_in_time, fifo_priority, jack.log) | {
+            "jackd_realtime": realtime_jack}
     finally:
         jack.terminate()
         jack.wait(timeout=10)
 
 
-def _play(seconds: float, hops: int, target_blocks: float) -> dict:
+def _steal_s() -> float:
+    """CPU time the hypervisor took from this VM so far, all CPUs (/proc/stat "steal"); 0 where unknown."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _server_xruns(log) -> list[str]:
+    """What jackd itself has reported so far: lines that mention an xrun or a late cycle ("Delay of ...")."""
+    log.flush()
+    log.seek(0)
+    return [line.strip() for line in log if "xrun" in line.lower() or "delay of" in line.lower()]
+
+
+def _play(seconds: float, hops: int, target_blocks: float, lookahead: int | None, just_in_time: bool | None,
+          fifo_priority: int | None, server_log) -> dict:
+    from instrument.audio.rtpghi import DEFAULT_LOOKAHEAD
+    from instrument.audio.voice_process import FIFO_PRIORITY, JUST_IN_TIME
     from instrument.engine import Engine, PlayOptions
+
+    lookahead = DEFAULT_LOOKAHEAD if lookahead is None else lookahead
+    just_in_time = JUST_IN_TIME if just_in_time is None else just_in_time
+    fifo_priority = FIFO_PRIORITY if fifo_priority is None else fifo_priority
 
     engine = Engine(PlayOptions(offscreen=True, osc=False, oscquery_port=None, midi=False, audio=True),
                     log=lambda line: print(f"engine: {line}"))
     if engine.voice is not None:
-        engine.voice.spec.update(hops_per_batch=hops, target_blocks=target_blocks)
+        engine.voice.spec.update(hops_per_batch=hops, target_blocks=target_blocks, lookahead=lookahead,
+                                 just_in_time=just_in_time, fifo_priority=fifo_priority)
     engine.start()
     if engine.voice is None:
         engine.close()
         raise SystemExit("the voice did not start (see the engine's line above)")
     prober = Prober(engine)
     before, t_before = engine.voice.report(), time.monotonic()
+    server_before, steal_before = len(_server_xruns(server_log)), _steal_s()
     prober.start()
     try:
         engine.run(seconds)
     finally:
         prober.done.set()
         after, t_after = engine.voice.report(), time.monotonic()
+        server = _server_xruns(server_log)[server_before:]  # the server's own reports within the window
+        steal = _steal_s() - steal_before
         stats = engine.stats()
         scheduling = engine.voice.scheduling
         engine.close()
     window_s = t_after - t_before
     counts = {k: int(after[k] - before[k]) for k in ("audio_callbacks", "audio_xruns", "audio_underruns")}
+    fill = [int(after[f"fill_{k}"] - before[f"fill_{k}"]) for k in range(FILL_BINS)]
+    counts["callbacks_by_queued_half_blocks"] = fill  # [0-1: underrun, 2: just in time, ..., 5: 5 or more]
+    counts |= {"jackd_xrun_lines": len(server), "jackd_xrun_report": server[:5], "cpu_steal_s": round(steal, 2)}
     return {"seconds": round(window_s, 2), "expected_callbacks": round(window_s * RATE_HZ / PERIOD, 1), **counts,
-            "hops_per_batch": hops, "target_blocks": target_blocks, "audio_scheduling": scheduling,
+            "hops_per_batch": hops, "target_blocks": target_blocks, "rtpghi_lookahead": lookahead,
+            "just_in_time": just_in_time,
+            "audio_scheduling": scheduling,
             "display_fps": round(stats["display_fps"], 1), "generator_fps": round(stats["generator_fps"], 1),
             "device": stats["device"], "model": stats["model"], "probes_lost": prober.lost,
             **_latency(prober.latency_ms)}
@@ -148,12 +188,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=600.0)
     parser.add_argument("--hops", type=int, default=None, help="hops decoded per batch (default: the voice's)")
     parser.add_argument("--target-blocks", type=float, default=None, help="ring fill target in 256-sample blocks")
+    parser.add_argument("--lookahead", type=int, choices=(0, 1), default=None,
+                        help="RTPGHI look-ahead in frames (default: the voice's)")
+    parser.add_argument("--just-in-time", choices=("on", "off"), default=None,
+                        help="decode hops evenly through the block (default: the voice's)")
+    parser.add_argument("--fifo-priority", type=int, default=None,
+                        help="SCHED_FIFO priority of the audio process (default: the voice's)")
     parser.add_argument("--no-rt-jack", action="store_true", help="run jackd with --no-realtime")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     from instrument.audio.voice_process import HOPS_PER_BATCH, TARGET_BLOCKS
 
-    result = run(args.seconds, args.hops or HOPS_PER_BATCH, args.target_blocks or TARGET_BLOCKS, not args.no_rt_jack)
+    result = run(args.seconds, args.hops or HOPS_PER_BATCH, args.target_blocks or TARGET_BLOCKS, not args.no_rt_jack,
+                 args.lookahead, None if args.just_in_time is None else args.just_in_time == "on", args.fifo_priority)
     _print(result)
     if args.json:
         with open(args.json, "w") as f:

@@ -13,6 +13,7 @@ import numpy as np
 from instrument.audio.ring import RingBuffer
 
 OUTPUT_PROBE = -1  # probe[1] of a change the callback itself applies (the gain): timed by the next block
+FILL_BINS = 6  # the fill histogram's bins: queued audio at a callback in half blocks, the last bin "that or more"
 
 
 def _import_sounddevice():
@@ -44,6 +45,7 @@ class AudioOutput:
         self._latency_s = 0.0  # the stream's reported output latency
         self._callbacks = 0  # written only by the callback thread
         self._xruns = 0  # written only by the callback thread
+        self._fill = [0] * FILL_BINS  # written only by the callback thread: callbacks by half blocks queued on entry
         self._finished_unexpectedly = False  # written only by the finished-callback thread
         self._stopping = False
         self._mark_at = 0  # stream sample index whose DAC time is wanted (see mark())
@@ -84,6 +86,8 @@ class AudioOutput:
         self._callbacks += 1
         if status:
             self._xruns += 1
+        queued = 2 * self.ring.available() // self.blocksize  # half blocks: 0-1 = underrun, 2 = just in time
+        self._fill[queued if queued < FILL_BINS else FILL_BINS - 1] += 1
         probe = self._probe
         if probe is not None and probe[0] != self.mark_done_seq and probe[1] == OUTPUT_PROBE:
             self.mark(self.ring.read_total, probe[0])  # seq read before kind: the writer stores kind first
@@ -155,9 +159,10 @@ class AudioOutput:
             self.reason = self.reason or f"audio: error while closing the stream ({exc})"
 
     def stats(self) -> dict:
-        """{audio_callbacks, audio_xruns, audio_underruns} since construction."""
+        """{audio_callbacks, audio_xruns, audio_underruns, fill_0 .. fill_5} since construction; fill_k counts the
+        callbacks that found k half blocks queued (fill_5: 5 or more): how close the synth ran to an underrun."""
         return {"audio_callbacks": self._callbacks, "audio_xruns": self._xruns,
-                "audio_underruns": self.ring.underruns}
+                "audio_underruns": self.ring.underruns} | {f"fill_{k}": n for k, n in enumerate(self._fill)}
 
     def __enter__(self) -> "AudioOutput":
         self.start()

@@ -1,9 +1,15 @@
 """SpectralSynth: a producer thread turning log-magnitude frames into samples in a RingBuffer.
 
 frame_source() -> float [frames, bins] log-magnitudes (later: the VAE decoder on the latent trajectory;
-for now any callable). Each frame goes through RTPGHI (one frame of latency) and overlap-add (`hop`
+for now any callable). Each frame goes through RTPGHI (`lookahead` frames of latency: none by default) and overlap-add (`hop`
 samples out per frame) into the ring, which the audio callback drains. The thread keeps the ring filled
 to `target_blocks` audio blocks ahead and sleeps in between, so latency stays bounded.
+
+Just in time (`just_in_time=True`, the live voice): the callback takes a whole block at once, and refilling it
+at once would decode every hop of the block together, right after the callback, so a control change could wait a
+whole block for its next decode. Instead the fill to keep starts one block less one hop below the target when the
+callback has read, and rises by a hop every hop's duration: hops are decoded evenly, each as late as the margin
+allows, and a change waits at most one hop (2.7 ms) for its decode. The callback still finds the full target.
 
 Threads: torch.set_num_threads(1) is called inside the thread when torch is already imported (torch's
 setting is per process but cheap to set). numpy's BLAS thread pool can only be limited process-wide
@@ -15,11 +21,12 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 import numpy as np
 
 from instrument.audio.ring import RingBuffer
-from instrument.audio.rtpghi import RTPGHI
+from instrument.audio.rtpghi import DEFAULT_LOOKAHEAD, RTPGHI
 from instrument.audio.spectral import OverlapAdd, SpectralConfig
 
 
@@ -27,7 +34,8 @@ class SpectralSynth:
     """Producer thread: frame_source -> RTPGHI -> OLA -> ring, keeping `target_blocks` x `blocksize` frames queued."""
 
     def __init__(self, frame_source, ring: RingBuffer, config: SpectralConfig = SpectralConfig(),
-                 blocksize: int = 256, target_blocks: float = 3, gain: float = 1.0, poll_s: float | None = None) -> None:
+                 blocksize: int = 256, target_blocks: float = 3, gain: float = 1.0, poll_s: float | None = None,
+                 lookahead: int = DEFAULT_LOOKAHEAD, just_in_time: bool = False) -> None:
         self.frame_source = frame_source
         self.ring = ring
         self.config = config
@@ -36,8 +44,12 @@ class SpectralSynth:
             raise ValueError(f"target_blocks*blocksize={self.target_frames} exceeds ring capacity "
                              f"{ring.capacity_frames}; enlarge the ring or lower target_blocks")
         self.gain = float(gain)
+        self.just_in_time = bool(just_in_time)
+        self._base_frames = max(config.hop, self.target_frames - (int(blocksize) - config.hop))  # right after a read
+        self._hop_s = config.hop / config.sample_rate_hz
+        self._read_seen, self._read_seen_s = -1, 0.0  # the ring's read_total when last seen to change, and when
         self.poll_s = poll_s  # fixed wait between fill checks; None: half the queued audio (fewer wake-ups)
-        self.rtpghi = RTPGHI(config)
+        self.rtpghi = RTPGHI(config, lookahead=lookahead)
         self.ola = OverlapAdd(config)
         self.frames_synthesised = 0
         self.error: str | None = None  # one-line reason if the thread died
@@ -73,9 +85,22 @@ class SpectralSynth:
             return self.poll_s
         return max(0.001, 0.5 * self.ring.available() / self.config.sample_rate_hz)
 
-    def fill_once(self) -> bool:
-        """Synthesise one batch if the ring is below target; False if nothing was needed (or fitted)."""
-        if not self._flush_pending() or self.ring.available() >= self.target_frames:
+    def target_now(self, now_s: float | None = None) -> int:
+        """The fill to keep now: target_frames, or just in time (module doc) a hop more per hop since the last read."""
+        if not self.just_in_time:
+            return self.target_frames
+        now_s = time.monotonic() if now_s is None else now_s
+        read = self.ring.read_total
+        if read != self._read_seen:
+            self._read_seen, self._read_seen_s = read, now_s
+        hops = int((now_s - self._read_seen_s) / self._hop_s)
+        return min(self.target_frames, self._base_frames + hops * self.config.hop)
+
+    def fill_once(self, target: int | None = None) -> bool:
+        """Synthesise one batch if the ring is below `target` (default: target_now()); False if nothing was needed
+        (or fitted)."""
+        target = self.target_now() if target is None else target
+        if not self._flush_pending() or self.ring.available() >= target:
             return False
         frames = np.asarray(self.frame_source(), dtype=np.float64)  # [frames, bins]
         if frames.ndim != 2 or frames.shape[1] != self.config.bins:

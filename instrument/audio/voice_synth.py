@@ -17,24 +17,27 @@ from instrument.audio.coupling import LatentCoupling, LatentInterpolator, with_k
 from instrument.audio.decoder import NumpyDecoder
 from instrument.audio.feed import DECODE_PROBE, OUTPUT_PROBE, STATES, VoiceFeed
 from instrument.audio.ring import RingBuffer
+from instrument.audio.rtpghi import DEFAULT_LOOKAHEAD
 from instrument.audio.spectral import tilt
 from instrument.audio.stream import AudioOutput
 from instrument.audio.synth import SpectralSynth
-from instrument.audio.voice_process import BLOCKSIZE, HOPS_PER_BATCH, PARAM_KEYS, POLL_S, TARGET_BLOCKS
+from instrument.audio.voice_process import BLOCKSIZE, HOPS_PER_BATCH, JUST_IN_TIME, PARAM_KEYS, POLL_S, TARGET_BLOCKS
 
 RING_BLOCKS = 16
 
 
 class VoiceSynth:
     def __init__(self, feed: VoiceFeed, decoder: NumpyDecoder, slots: dict[str, int], device=None,
-                 hops_per_batch: int = HOPS_PER_BATCH, target_blocks: float = TARGET_BLOCKS) -> None:
+                 hops_per_batch: int = HOPS_PER_BATCH, target_blocks: float = TARGET_BLOCKS,
+                 lookahead: int = DEFAULT_LOOKAHEAD, just_in_time: bool = JUST_IN_TIME) -> None:
         self.feed, self.decoder, self.spectral = feed, decoder, decoder.spectral
         self.coupling = LatentCoupling.for_model(decoder, z_dim=feed.z_dim)
         mean = decoder.stats()["latent_mean"]
         self.interp = LatentInterpolator(len(mean), self.spectral.hop_s, initial=mean)
         self.hops_per_batch = int(hops_per_batch)
         self.ring = RingBuffer(BLOCKSIZE * RING_BLOCKS, 1)
-        self.synth = SpectralSynth(self.frames, self.ring, self.spectral, BLOCKSIZE, target_blocks, poll_s=POLL_S)
+        self.synth = SpectralSynth(self.frames, self.ring, self.spectral, BLOCKSIZE, target_blocks, poll_s=POLL_S,
+                                   lookahead=lookahead, just_in_time=just_in_time)
         self._slot = {k: slots[k] for k in PARAM_KEYS}
         gain = self._slot["audio.gain"]  # applied by the callback: a gain change is heard one block later
         self.output = AudioOutput(self.ring, self.spectral.sample_rate_hz, BLOCKSIZE, device,
@@ -46,10 +49,14 @@ class VoiceSynth:
         self._last_index = -1
         self._probe_seen, self._probe_frame = feed.probe()[0], None  # probes posted before we started are ignored
 
+    def prefill(self) -> None:
+        """Fill the ring to its target (so the first callbacks don't underrun); compiles the phase kernel."""
+        while self.synth.fill_once(self.synth.target_frames):
+            pass
+
     def start(self) -> str | None:
         """Pre-fill, open the output, start synthesising; None, or the one-line reason the voice is off."""
-        while self.synth.fill_once():  # so the first callbacks don't underrun
-            pass
+        self.prefill()
         if not self.output.start():
             return self.output.reason
         self.synth.start()
@@ -88,7 +95,7 @@ class VoiceSynth:
     def _mark_probe(self) -> None:
         """This batch reflects the probed change (a parameter: always; a latent: once its frame arrived): ask the
         output to time this batch's first frame, which starts at stream sample frames_synthesised * hop (RTPGHI's
-        one frame of delay is why: frame f comes out of overlap-add when frame f + 1 is pushed)."""
+        frame f enters overlap-add on push f + lookahead, and the hop that push emits starts at sample f * hop)."""
         frame = self._probe_frame
         if frame == OUTPUT_PROBE:  # the callback times those itself
             self._probe_frame = None

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from instrument.audio.bench import demo_signals
-from instrument.audio.rtpghi import RTPGHI, griffin_lim
+from instrument.audio.rtpghi import DEFAULT_LOOKAHEAD, RTPGHI, griffin_lim
 from instrument.audio.spectral import OverlapAdd, SpectralConfig, istft, spectral_convergence_db, stft, stft_logmag
 
 CONFIG = SpectralConfig()
@@ -51,10 +51,11 @@ def test_rtpghi_quality_beats_griffin_lim(signals):
 
 
 def test_streaming_equals_offline_in_random_chunks(signals):
+    """One frame of look-ahead (the papers' real-time variant); lookahead 0 is tested below."""
     x = signals["tonal"]
     logmag, _ = stft_logmag(x, CONFIG)
-    offline = RTPGHI(CONFIG).reconstruct(logmag)
-    rtpghi, ola, rng = RTPGHI(CONFIG), OverlapAdd(CONFIG), np.random.default_rng(3)
+    offline = RTPGHI(CONFIG, lookahead=1).reconstruct(logmag)
+    rtpghi, ola, rng = RTPGHI(CONFIG, lookahead=1), OverlapAdd(CONFIG), np.random.default_rng(3)
     parts, i = [], 0
     while i < len(logmag):
         chunk = logmag[i : i + int(rng.integers(1, 17))]
@@ -65,11 +66,41 @@ def test_streaming_equals_offline_in_random_chunks(signals):
     np.testing.assert_array_equal(stream, offline)
 
 
+def test_no_lookahead_quality_and_streaming(signals):
+    """lookahead=0: each frame comes out on its own push; quality stays near the centred difference's on tonal
+    material; streaming in random chunks equals offline."""
+    for name in ("tonal", "fm_sweep"):
+        x = signals[name]
+        logmag, _ = stft_logmag(x, CONFIG)
+        sc = [spectral_convergence_db(RTPGHI(CONFIG, lookahead=la).reconstruct(logmag, len(x)), x, CONFIG)
+              for la in (1, 0)]
+        assert sc[1] <= -25.0 and sc[1] - sc[0] < 3.0, (name, sc)
+    x = signals["noise"]
+    logmag, _ = stft_logmag(x, CONFIG)
+    offline = RTPGHI(CONFIG, lookahead=0).reconstruct(logmag)
+    assert not np.array_equal(offline, RTPGHI(CONFIG, lookahead=1).reconstruct(logmag))
+    rtpghi, ola, rng = RTPGHI(CONFIG, lookahead=0), OverlapAdd(CONFIG), np.random.default_rng(4)
+    parts, i = [], 0
+    while i < len(logmag):
+        chunk = logmag[i : i + int(rng.integers(1, 17))]
+        frames = [rtpghi.push(s) for s in chunk]
+        assert all(f is not None for f in frames)
+        parts += [ola.push(f) for f in frames]
+        i += len(chunk)
+    assert rtpghi.flush() is None
+    stream = np.concatenate(parts + [ola.flush()])[CONFIG.n_fft // 2:][: len(offline)]
+    np.testing.assert_array_equal(stream, offline)
+    with pytest.raises(ValueError, match="lookahead"):
+        RTPGHI(CONFIG, lookahead=2)
+
+
 def test_rtpghi_latency_and_shape_errors():
-    rtpghi = RTPGHI(CONFIG)
+    rtpghi = RTPGHI(CONFIG, lookahead=1)
     frame = np.full(CONFIG.bins, -3.0)
     assert rtpghi.push(frame) is None
     assert rtpghi.push(frame).shape == (CONFIG.bins,)
+    assert RTPGHI(CONFIG).lookahead == DEFAULT_LOOKAHEAD == 0  # the live voice and offline renders both use it
+    assert RTPGHI(CONFIG).push(frame).shape == (CONFIG.bins,)
     with pytest.raises(ValueError, match="513"):
         rtpghi.push(np.zeros(10))
 

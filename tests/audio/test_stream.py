@@ -49,7 +49,8 @@ def test_start_reports_bad_device_instead_of_raising():
     out = AudioOutput(RingBuffer(1024, 2), 48000, 256, device=12345)
     assert out.start() is False and "12345" in out.reason
     out.stop()
-    assert out.stats() == {"audio_callbacks": 0, "audio_xruns": 0, "audio_underruns": 0}
+    assert out.stats() == {"audio_callbacks": 0, "audio_xruns": 0, "audio_underruns": 0} | {
+        f"fill_{k}": 0 for k in range(6)}
 
 
 def test_callback_fills_outdata_with_silence_on_underrun():
@@ -59,4 +60,17 @@ def test_callback_fills_outdata_with_silence_on_underrun():
     outdata = np.full((256, 2), 5.0, np.float32)
     out._callback(outdata, 256, None, 0)
     assert np.all(outdata[:100] == 1.0) and np.all(outdata[100:] == 0.0)
-    assert out.stats() == {"audio_callbacks": 1, "audio_xruns": 0, "audio_underruns": 1}
+    stats = out.stats()
+    assert (stats["audio_callbacks"], stats["audio_xruns"], stats["audio_underruns"]) == (1, 0, 1)
+    assert stats["fill_0"] == 1  # 100 frames queued: less than half a block
+
+
+def test_fill_histogram_counts_queued_half_blocks():
+    ring = RingBuffer(4096, 1)
+    out = AudioOutput(ring)
+    outdata = np.zeros((256, 1), np.float32)
+    for queued in (128, 256, 300, 512, 700, 2000, 4000):  # half blocks: 1, 2, 2, 4, 5, 15 (-> 5), 31 (-> 5)
+        ring.write(np.zeros((queued - ring.available(), 1), np.float32))
+        out._callback(outdata, 256, None, 0)
+    stats = out.stats()
+    assert [stats[f"fill_{k}"] for k in range(6)] == [0, 1, 2, 0, 1, 3]

@@ -51,3 +51,23 @@ def test_device_lost_is_reported_not_raised():
     out = AudioOutput(RingBuffer(1024, 1))
     out._finished()  # what PortAudio calls when the stream ends without stop()
     assert out.device_lost() and "lost" in out.reason
+
+
+def test_just_in_time_target_rises_a_hop_per_hop_after_each_read():
+    """Right after the callback reads, keep one block less one hop below the target; a hop more for every hop's
+    duration since, up to the target. Plain synths keep the target all the time."""
+    ring = RingBuffer(4096, 1)
+    hop_s = CONFIG.hop / CONFIG.sample_rate_hz
+    plain = SpectralSynth(lambda: None, ring, CONFIG, blocksize=256, target_blocks=2)
+    jit = SpectralSynth(lambda: None, ring, CONFIG, blocksize=256, target_blocks=2, just_in_time=True)
+    assert plain.target_now(0.0) == 512
+    assert jit.target_now(10.0) == 384  # first sight of read_total counts as a read
+    assert jit.target_now(10.0 + 0.5 * hop_s) == 384
+    assert jit.target_now(10.0 + 1.01 * hop_s) == 512
+    assert jit.target_now(10.0 + 9 * hop_s) == 512  # capped at the target
+    ring.write(np.zeros((512, 1), np.float32))
+    ring.read_into(np.empty((256, 1), np.float32))  # the callback took a block
+    assert jit.target_now(11.0) == 384 and jit.target_now(11.0 + 1.5 * hop_s) == 512
+    big = SpectralSynth(lambda: None, ring, CONFIG, blocksize=512, target_blocks=2, just_in_time=True)
+    assert big.target_now(20.0) == 640  # 2 blocks of 512 less one block, plus a hop
+    assert [big.target_now(20.0 + (k + 0.5) * hop_s) for k in range(1, 5)] == [768, 896, 1024, 1024]
