@@ -31,9 +31,9 @@ POLL_S = 0.001           # the synth checks the ring this often: a decode starts
 PARAM_KEYS = ("audio.gain", "timbre.amount", "timbre.offset", "timbre.scale", "timbre.freeze", "timbre.brightness",
               "timbre.keyframes")
 MATH_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-FIFO_PRIORITY = 1       # the lowest real-time priority: above everything timeshared (the engine, the desktop), below
-                        # the audio server and its clients' callbacks (jackd2 -R runs at FIFO 10, PortAudio's client
-                        # thread at 5, measured with ps), which the synth must never preempt
+FIFO_PRIORITY = 20      # above everything timeshared; also above jackd2 -R's thread (FIFO 10) and PortAudio's client
+                        # thread (5), measured with ps. FIFO 1, below them, did no better in 10-minute runs
+                        # (docs/benchmarks.md): the late cycles left come from the callback waiting for this GIL
 NICE_FALLBACK = -10
 LOOP_S = 0.005          # how often the report is refreshed and the stop flag looked at
 SWITCH_INTERVAL_S = 0.001  # the callback waits at most this long for the synth thread to hand over the GIL
