@@ -8,7 +8,8 @@
 
 The main thread owns the GL context (GLFW requires it) and paces the display; the generator thread owns the
 model. Presentation (render/presentation.py) picks CUDA-GL interop where it can run, else the pinned copy, and
-falls back to the pinned copy mid-show if interop fails. Statistics are counted where they happen and read here.
+falls back to the pinned copy mid-show if interop fails. Statistics are counted where they happen and read in
+engine_report.py.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from instrument import engine_report
 from instrument.audio.sounds import USER_FOLDER as SOUNDS_FOLDER, SoundLibrary, parse_sound_option, timbre_latent_dim
 from instrument.audio.voice import TimbreVoice
 from instrument.control.keys import key_action
@@ -33,20 +34,17 @@ from instrument.control.oscquery import OscQueryServer
 from instrument.errors import DisplayError
 from instrument.latent.conductor import Action, Conductor
 from instrument.latent.directions import knob_directions
-from instrument.latent.keyframes import sync_status
-from instrument.models.conditioning import class_label
 from instrument.models.loader import LoadedModel, load_model, pick_device
 from instrument.params import ParamStore, Smoother
 from instrument.record.session import RecordingSwitch
 from instrument.sysio import quiet_c_stderr
-from instrument.render.generator_thread import GeneratorThread, percentile
+from instrument.render.generator_thread import GeneratorThread
 from instrument.render.presentation import Presentation
 from instrument.render.slot import LatestFrame
 
 HUD_PERIOD_S = 0.25
 CATCH_UP_PERIODS = 4       # a display stall shorter than this many periods is caught up, longer ones skipped
-FIRST_FRAME_WAIT_S = 10.0
-NOTICE_S = 4.0             # how long a rejected action's message stays on the HUD  # longest wait for the generator's first frame before the display starts anyway
+FIRST_FRAME_WAIT_S = 10.0  # longest wait for the generator's first frame before the display starts anyway
 DISPLAY_KEYS = ("fx.feedback.amount", "fx.feedback.zoom", "fx.feedback.rotate", "fx.pixelsort.amount",
                 "fx.pixelsort.threshold", "fx.pixelsort.direction", "hud.visible")
 
@@ -342,87 +340,9 @@ class Engine:
         else:
             self.surface.release()
 
-    # Reporting.
+    # Reporting (engine_report.py).
     def hud_lines(self) -> list[str]:
-        s = self.stats()
-        lines = [f"{self.model.name}  [{s['device']}, {self.presentation.mode}]",
-                 f"display {s['display_fps']:.1f} fps   generator {s['generator_fps']:.1f} fps "
-                 f"{s['generator_ms_p50']:.1f} ms",
-                 f"latency {s['latency_ms_p50']:.0f} ms   drops {s['dropped_frames']}   errors {s['errors']}"]
-        if self.recorder.recording:
-            lines.append(f"REC {self.recorder.path}  {s['zlog_rows']} rows")
-        if not self.model.trained:
-            lines.append("UNTRAINED MODEL: random weights, not a trained generator")
-        c_dim, shown = getattr(self.model.generator, "c_dim", 0), self.conductor.last_frame
-        if c_dim:  # a conditional model: which class class.position plays
-            lines.append(f"{class_label(shown.class_position if shown else 0.0, c_dim)} of {c_dim} classes")
-        if self.generator.last_error:
-            lines.append(self.generator.last_error[:90])
-        lines += [line for line in (self._journey_sync(), self._midi_notice()) if line]
-        notice = self._recent_notice()
-        if notice:
-            lines.append(notice[:90])
-        return lines
-
-    def _journey_sync(self) -> str:
-        """Tempo sync of a playing journey (or why it runs free), from the values the conductor uses."""
-        synced = self.conductor.journey.playing and self.store.get("journey.sync") >= 1
-        return sync_status(synced, self.store.get("journey.beats"), self.store.get("journey.bpm"))
-
-    def _midi_notice(self) -> str:
-        """MIDI learn: what is armed, then what was bound, for NOTICE_S."""
-        router = self.midi.router if self.midi is not None else None
-        if router is None or (time.perf_counter() - router.notice_at_s >= NOTICE_S and not router.armed):
-            return ""
-        return router.notice[:90]
-
-    def _recent_notice(self) -> str:
-        """The conductor's last rejected action (a bad key, OSC or MIDI message), for NOTICE_S after it happened."""
-        text = self.conductor.last_error
-        if text != self._notice[0]:
-            self._notice = (text, time.perf_counter())
-        return text if text and time.perf_counter() - self._notice[1] < NOTICE_S else ""
+        return engine_report.hud_lines(self)
 
     def stats(self) -> dict:
-        elapsed = max(time.perf_counter() - (self._started_at or time.perf_counter()), 1e-9)
-        g = self.generator
-        return {
-            "frames_displayed": self.displayed,
-            "frames_generated": g.frames,
-            "display_fps": (self.displayed - 1) / max(self._last_drawn - self._first_drawn, 1e-9)
-                           if self.displayed > 1 else 0.0,
-            "generator_fps": g.frames / elapsed,
-            "generator_ms_p50": percentile(g.generator_ms, 50),
-            "generator_ms_p99": percentile(g.generator_ms, 99),
-            "latency_ms_p50": percentile(self.latency_ms, 50),
-            "latency_ms_p99": percentile(self.latency_ms, 99),
-            "overhead_ms_p50": percentile(g.overhead_ms, 50),
-            "display_ms_p50": percentile(self.display_ms, 50),
-            "upload_ms_p50": percentile(self.upload_ms, 50),
-            "display_late_frames": self.late_frames,
-            "dropped_frames": self.presentation.dropped,
-            "errors": g.errors + self.display_errors,
-            "last_error": g.last_error,
-            "device": str(self.device),
-            "torch_threads": torch.get_num_threads(),
-            "model": self.model.name,
-            "model_sha256": self.model.sha256,
-            "trained": self.model.trained,
-            "resolution": f"{self.resolution[0]}x{self.resolution[1]}",
-            "output_size": f"{self._viewport()[0]}x{self._viewport()[1]}",
-            "display": "window" if self.window is not None else "offscreen",
-            "presentation": self.presentation.describe(),
-            "seconds": elapsed,
-            "journey_sync": self._journey_sync(),
-            **self._control_stats(),
-            **self.recorder.stats(),
-            **(self.midi.stats() if self.midi is not None else {"midi_messages": 0, "midi_errors": 0}),
-            **(self.voice.stats() if self.voice is not None else
-               {"audio_callbacks": 0, "audio_xruns": 0, "audio_underruns": 0}),
-        }
-
-    def _control_stats(self) -> dict:
-        if self.osc is None:
-            return {"osc_messages": 0, "osc_errors": 0, "osc_clamped": self.store.clamped, "osc_port": None}
-        query = self.oscquery.stats() if self.oscquery is not None else {}
-        return {**self.osc.stats(), **query, "osc_port": self.osc.port}
+        return engine_report.stats(self)
