@@ -155,6 +155,8 @@ def _play(seconds: float, hops: int, target_blocks: float, lookahead: int | None
     fill = [int(after[f"fill_{k}"] - before[f"fill_{k}"]) for k in range(FILL_BINS)]
     counts["callbacks_by_queued_half_blocks"] = fill  # [0-1: underrun, 2: just in time, ..., 5: 5 or more]
     counts |= {"jackd_xrun_lines": len(server), "jackd_xrun_report": server[:5], "cpu_steal_s": round(steal, 2)}
+    counts |= {"callback_entry_late_max_ms": round(after["entry_late_max_ms"], 2),  # since start-up, not windowed
+               **{k: int(after[k] - before[k]) for k in ("entry_late_over_1ms", "entry_late_over_4ms")}}
     return {"seconds": round(window_s, 2), "expected_callbacks": round(window_s * RATE_HZ / PERIOD, 1), **counts,
             "hops_per_batch": hops, "target_blocks": target_blocks, "rtpghi_lookahead": lookahead,
             "just_in_time": just_in_time,

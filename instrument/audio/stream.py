@@ -14,6 +14,7 @@ from instrument.audio.ring import RingBuffer
 
 OUTPUT_PROBE = -1  # probe[1] of a change the callback itself applies (the gain): timed by the next block
 FILL_BINS = 6  # the fill histogram's bins: queued audio at a callback in half blocks, the last bin "that or more"
+LATE_SETTLE_CALLBACKS = 1000  # entry lateness is judged after this many callbacks (start-up is not the show)
 
 
 def _import_sounddevice():
@@ -46,6 +47,12 @@ class AudioOutput:
         self._callbacks = 0  # written only by the callback thread
         self._xruns = 0  # written only by the callback thread
         self._fill = [0] * FILL_BINS  # written only by the callback thread: callbacks by half blocks queued on entry
+        # How late the Python callback starts after the host's cycle began (PortAudio's currentTime): the wait for
+        # this interpreter's GIL, mostly. Relative to the smallest lag seen, so the two clocks need not agree.
+        self._lag_min_s = float("inf")
+        self.entry_late_max_ms = 0.0  # written only by the callback thread
+        self.entry_late_over_1ms = 0
+        self.entry_late_over_4ms = 0
         self._finished_unexpectedly = False  # written only by the finished-callback thread
         self._stopping = False
         self._mark_at = 0  # stream sample index whose DAC time is wanted (see mark())
@@ -86,6 +93,8 @@ class AudioOutput:
         self._callbacks += 1
         if status:
             self._xruns += 1
+        if time is not None:
+            self._entry_lateness(clock.monotonic() - time.currentTime)
         queued = 2 * self.ring.available() // self.blocksize  # half blocks: 0-1 = underrun, 2 = just in time
         self._fill[queued if queued < FILL_BINS else FILL_BINS - 1] += 1
         probe = self._probe
@@ -96,6 +105,19 @@ class AudioOutput:
         self.ring.read_into(outdata)
         if self._gain is not None:
             self._apply_gain(outdata, frames)
+
+    def _entry_lateness(self, lag_s: float) -> None:
+        """Count callbacks that started > 1 ms and > 4 ms later than the quickest one, and keep the worst."""
+        if lag_s < self._lag_min_s:
+            self._lag_min_s = lag_s
+        if self._callbacks > LATE_SETTLE_CALLBACKS:
+            late_ms = 1e3 * (lag_s - self._lag_min_s)
+            if late_ms > 1.0:
+                self.entry_late_over_1ms += 1
+                if late_ms > 4.0:
+                    self.entry_late_over_4ms += 1
+                if late_ms > self.entry_late_max_ms:
+                    self.entry_late_max_ms = late_ms
 
     def _apply_gain(self, outdata, frames: int) -> None:
         """outdata *= gain, in place; a ramp from the last block's gain to this one's when it moved."""
@@ -163,6 +185,11 @@ class AudioOutput:
         callbacks that found k half blocks queued (fill_5: 5 or more): how close the synth ran to an underrun."""
         return {"audio_callbacks": self._callbacks, "audio_xruns": self._xruns,
                 "audio_underruns": self.ring.underruns} | {f"fill_{k}": n for k, n in enumerate(self._fill)}
+
+    def lateness(self) -> dict:
+        """How late the callback started after its host cycle began (see _entry_lateness), after start-up."""
+        return {"entry_late_max_ms": self.entry_late_max_ms, "entry_late_over_1ms": self.entry_late_over_1ms,
+                "entry_late_over_4ms": self.entry_late_over_4ms}
 
     def __enter__(self) -> "AudioOutput":
         self.start()

@@ -106,6 +106,7 @@ class VoiceSynth:
     def publish(self, state: str, heartbeat_s: float) -> None:
         """Counters into the feed's report (the main process's stats() reads them)."""
         out = self.output
-        self.feed.publish(state=STATES.index(state), **out.stats(), frames_synthesised=self.synth.frames_synthesised,
+        self.feed.publish(state=STATES.index(state), **out.stats(), **out.lateness(),
+                          frames_synthesised=self.synth.frames_synthesised,
                           ring_frames=self.ring.available(), probe_done_seq=out.mark_done_seq,
                           probe_dac_s=out.mark_dac_s, heartbeat_s=heartbeat_s)
