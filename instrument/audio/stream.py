@@ -47,9 +47,10 @@ class AudioOutput:
         self._callbacks = 0  # written only by the callback thread
         self._xruns = 0  # written only by the callback thread
         self._fill = [0] * FILL_BINS  # written only by the callback thread: callbacks by half blocks queued on entry
-        # How late the Python callback starts after the host's cycle began (PortAudio's currentTime): the wait for
-        # this interpreter's GIL, mostly. Relative to the smallest lag seen, so the two clocks need not agree.
-        self._lag_min_s = float("inf")
+        # How much later the Python callback started, relative to its host cycle (PortAudio's currentTime), than
+        # the callback before it: the wait for this interpreter's GIL, mostly. Consecutive differences, so neither
+        # the clocks' offset nor a jump of the stream clock (it re-bases after an xrun) counts for more than once.
+        self._lag_prev_s: float | None = None
         self.entry_late_max_ms = 0.0  # written only by the callback thread
         self.entry_late_over_1ms = 0
         self.entry_late_over_4ms = 0
@@ -107,11 +108,11 @@ class AudioOutput:
             self._apply_gain(outdata, frames)
 
     def _entry_lateness(self, lag_s: float) -> None:
-        """Count callbacks that started > 1 ms and > 4 ms later than the quickest one, and keep the worst."""
-        if lag_s < self._lag_min_s:
-            self._lag_min_s = lag_s
-        if self._callbacks > LATE_SETTLE_CALLBACKS:
-            late_ms = 1e3 * (lag_s - self._lag_min_s)
+        """Count callbacks that started > 1 ms and > 4 ms later (against their cycle) than the one before, and keep
+        the worst. lag_s: monotonic time at entry minus the host's currentTime."""
+        previous, self._lag_prev_s = self._lag_prev_s, lag_s
+        if previous is not None and self._callbacks > LATE_SETTLE_CALLBACKS:
+            late_ms = 1e3 * (lag_s - previous)
             if late_ms > 1.0:
                 self.entry_late_over_1ms += 1
                 if late_ms > 4.0:
