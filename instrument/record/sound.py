@@ -1,7 +1,8 @@
 """The sound of a re-render: the timbre voice played offline along the video's frames.
 
     output frames (Shot: z, params, black) ──> audio-latent target per frame (the live coupling, moved towards
-        the frame's sound-keyframe timbre as the live voice does) ──> linear glide to one latent per hop ──> TimbreVAE.decode ──> tilt, gain, fade to black
+        the frame's sound-keyframe timbre as the live voice does) ──> linear glide to one latent per hop
+        ──> TimbreVAE.decode ──> tilt, gain, fade to black
         ──> RTPGHI + overlap-add ──> WAV (float32) ──> muxed by VideoWriter
 
 Time is the video's: frame k sits at k / fps, so the sound stays in sync with whatever frame rate the render
@@ -20,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from instrument.audio.voice_process import PARAM_KEYS
 from instrument.errors import InstrumentError, ModelError
 from instrument.params import PARAMS
 
 SILENT_LOG = -20.0  # log-magnitude offset for gain 0, as the live voice
 _DEFAULTS = {p.name: float(p.default) for p in PARAMS}
-_KEYS = ("audio.gain", "timbre.amount", "timbre.offset", "timbre.scale", "timbre.freeze", "timbre.brightness",
-         "timbre.keyframes")
+_KEYS = PARAM_KEYS  # the live voice's parameters, in its order (params[:, 4] is timbre.freeze, [:, 6] keyframes)
 
 
 def logged_audio(rows: np.ndarray) -> np.ndarray:
