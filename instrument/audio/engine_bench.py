@@ -21,8 +21,8 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import tempfile
+import threading
 import time
 import uuid
 
@@ -159,8 +159,7 @@ def _play(seconds: float, hops: int, target_blocks: float, lookahead: int | None
                **{k: int(after[k] - before[k]) for k in ("entry_late_over_1ms", "entry_late_over_4ms")}}
     return {"seconds": round(window_s, 2), "expected_callbacks": round(window_s * RATE_HZ / PERIOD, 1), **counts,
             "hops_per_batch": hops, "target_blocks": target_blocks, "rtpghi_lookahead": lookahead,
-            "just_in_time": just_in_time,
-            "audio_scheduling": scheduling,
+            "just_in_time": just_in_time, "audio_scheduling": scheduling,
             "display_fps": round(stats["display_fps"], 1), "generator_fps": round(stats["generator_fps"], 1),
             "device": stats["device"], "model": stats["model"], "probes_lost": prober.lost,
             **_latency(prober.latency_ms)}

@@ -11,8 +11,8 @@ A Hann window of length L behaves like lambda = 0.25645 L^2. Discretised on bins
 hops (x = n * hop), frame n needs ds/dx at frame n, a centred difference that uses frame n + 1: hence
 one frame of latency. With `lookahead=0` ds/dx is the backward difference (frames n - 1 and n) instead, so a
 frame's phase is known as soon as it arrives: 2.7 ms less latency at hop 128 / 48 kHz, a little less accuracy
-where the magnitude changes fast (the papers' "no look-ahead" variant; figures in docs/benchmarks.md). Phases are integrated from the largest coefficients outward with a max-heap,
-seeded by the previous frame; coefficients below `tol` of the frame max get random phase.
+where the magnitude changes fast (the papers' "no look-ahead" variant; figures in docs/benchmarks.md).
+Phases are integrated from the largest coefficients outward with a max-heap, seeded by the previous frame; coefficients below `tol` of the frame max get random phase.
 
 The per-frame kernel is compiled with numba when it is installed, else runs as plain Python (slow but
 identical). `reconstruct` runs the very same `push` loop, so streaming output equals offline output.
@@ -122,7 +122,7 @@ def _integrate(s_prev, s_cur, phase_prev, tgrad_prev, tgrad, fgrad, rand_phase, 
                 size = _heap_push(keys, items, size, s_cur[nb], nb + bins)
 
 
-DEFAULT_LOOKAHEAD = 0  # frames; live and offline share it, so a re-render sounds like what was played (0: 2.7 ms sooner)
+DEFAULT_LOOKAHEAD = 0  # frames (0: 2.7 ms sooner); live and offline share it, so a re-render sounds as played
 
 
 class RTPGHI:

@@ -1,8 +1,8 @@
 """SpectralSynth: a producer thread turning log-magnitude frames into samples in a RingBuffer.
 
 frame_source() -> float [frames, bins] log-magnitudes (later: the VAE decoder on the latent trajectory;
-for now any callable). Each frame goes through RTPGHI (`lookahead` frames of latency: none by default) and overlap-add (`hop`
-samples out per frame) into the ring, which the audio callback drains. The thread keeps the ring filled
+for now any callable). Each frame goes through RTPGHI (`lookahead` frames of latency: none by default) and
+overlap-add (`hop` samples out per frame) into the ring, which the audio callback drains. The thread keeps the ring filled
 to `target_blocks` audio blocks ahead and sleeps in between, so latency stays bounded.
 
 Just in time (`just_in_time=True`, the live voice): the callback takes a whole block at once, and refilling it
@@ -46,7 +46,6 @@ class SpectralSynth:
         self.gain = float(gain)
         self.just_in_time = bool(just_in_time)
         self._base_frames = max(config.hop, self.target_frames - (int(blocksize) - config.hop))  # right after a read
-        self._hop_s = config.hop / config.sample_rate_hz
         self._read_seen, self._read_seen_s = -1, 0.0  # the ring's read_total when last seen to change, and when
         self.poll_s = poll_s  # fixed wait between fill checks; None: half the queued audio (fewer wake-ups)
         self.rtpghi = RTPGHI(config, lookahead=lookahead)
@@ -93,7 +92,7 @@ class SpectralSynth:
         read = self.ring.read_total
         if read != self._read_seen:
             self._read_seen, self._read_seen_s = read, now_s
-        hops = int((now_s - self._read_seen_s) / self._hop_s)
+        hops = int((now_s - self._read_seen_s) / self.config.hop_s)
         return min(self.target_frames, self._base_frames + hops * self.config.hop)
 
     def fill_once(self, target: int | None = None) -> bool:

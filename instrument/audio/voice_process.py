@@ -25,7 +25,8 @@ import time
 
 HOPS_PER_BATCH = 1       # decoded per call: 128 samples = 2.7 ms of sound, so timbre.* is read every hop (latency)
 BLOCKSIZE = 256          # audio callback block (5.3 ms at 48 kHz)
-TARGET_BLOCKS = 2        # ring fill kept ahead of the callback (10.7 ms); 1.5 is 2.4 ms quicker but underran (benchmarks.md)
+TARGET_BLOCKS = 2        # ring fill kept ahead of the callback (10.7 ms); 1.5 is 2.7 ms quicker but underran
+                         # 6 times in 10 minutes (benchmarks.md)
 JUST_IN_TIME = True      # decode hops evenly through the block, each as late as the ring allows (synth.py)
 POLL_S = 0.001           # the synth checks the ring this often: a decode starts within 1 ms of the fill dropping
 PARAM_KEYS = ("audio.gain", "timbre.amount", "timbre.offset", "timbre.scale", "timbre.freeze", "timbre.brightness",

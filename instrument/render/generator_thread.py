@@ -196,8 +196,7 @@ class GeneratorThread(threading.Thread):
         self.target_slot = slot
 
     def _follow_slot(self) -> None:
-        if self.target_slot is not self.slot:
-            self.slot = self.target_slot
+        self.slot = self.target_slot
 
     def run(self) -> None:
         with torch.inference_mode():
