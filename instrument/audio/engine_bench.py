@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 
-from instrument.audio.stream import FILL_BINS
+from instrument.audio.feed import FILL_BINS
 
 RATE_HZ, PERIOD = 48000, 256
 PROBE_PERIOD_S = 0.25    # one probe per period, in turn: gain, timbre, latent
@@ -88,12 +88,12 @@ class Prober(threading.Thread):
 
 
 def run(seconds: float, hops: int, target_blocks: float, realtime_jack: bool, lookahead: int | None = None,
-        just_in_time: bool | None = None, fifo_priority: int | None = None) -> dict:
+        just_in_time: bool | None = None, fifo_priority: int | None = None, callback: str | None = None) -> dict:
     name = f"instrument-bench-{uuid.uuid4().hex[:6]}"
     os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")  # this process and the audio process
     jack = _start_jack(name, realtime_jack)
     try:
-        return _play(seconds, hops, target_blocks, lookahead, just_in_time, fifo_priority, jack.log) | {
+        return _play(seconds, hops, target_blocks, lookahead, just_in_time, fifo_priority, callback, jack.log) | {
             "jackd_realtime": realtime_jack}
     finally:
         jack.terminate()
@@ -118,7 +118,7 @@ def _server_xruns(log) -> list[str]:
 
 
 def _play(seconds: float, hops: int, target_blocks: float, lookahead: int | None, just_in_time: bool | None,
-          fifo_priority: int | None, server_log) -> dict:
+          fifo_priority: int | None, callback: str | None, server_log) -> dict:
     from instrument.audio.rtpghi import DEFAULT_LOOKAHEAD
     from instrument.audio.voice_process import FIFO_PRIORITY, JUST_IN_TIME
     from instrument.engine import Engine, PlayOptions
@@ -131,7 +131,8 @@ def _play(seconds: float, hops: int, target_blocks: float, lookahead: int | None
                     log=lambda line: print(f"engine: {line}"))
     if engine.voice is not None:
         engine.voice.spec.update(hops_per_batch=hops, target_blocks=target_blocks, lookahead=lookahead,
-                                 just_in_time=just_in_time, fifo_priority=fifo_priority)
+                                 just_in_time=just_in_time, fifo_priority=fifo_priority,
+                                 **({"callback": callback} if callback else {}))
     engine.start()
     if engine.voice is None:
         engine.close()
@@ -195,13 +196,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="decode hops evenly through the block (default: the voice's)")
     parser.add_argument("--fifo-priority", type=int, default=None,
                         help="SCHED_FIFO priority of the audio process (default: the voice's)")
+    parser.add_argument("--callback", choices=("compiled", "python"), default=None,
+                        help="the audio callback: compiled (no GIL, the default) or sounddevice's Python one")
     parser.add_argument("--no-rt-jack", action="store_true", help="run jackd with --no-realtime")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     from instrument.audio.voice_process import HOPS_PER_BATCH, TARGET_BLOCKS
 
     result = run(args.seconds, args.hops or HOPS_PER_BATCH, args.target_blocks or TARGET_BLOCKS, not args.no_rt_jack,
-                 args.lookahead, None if args.just_in_time is None else args.just_in_time == "on", args.fifo_priority)
+                 args.lookahead, None if args.just_in_time is None else args.just_in_time == "on", args.fifo_priority,
+                 args.callback)
     _print(result)
     if args.json:
         with open(args.json, "w") as f:

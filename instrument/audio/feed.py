@@ -26,8 +26,7 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
-from instrument.audio.stream import FILL_BINS
-
+FILL_BINS = 6  # the callback's fill histogram: queued audio at a callback in half blocks, the last bin "that or more"
 HEADER = ("seq", "frame_index", "probe_seq", "probe_frame", "stop")
 REPORT = ("state", "audio_callbacks", "audio_xruns", "audio_underruns", "frames_synthesised", "ring_frames",
           "probe_done_seq", "probe_dac_s", "heartbeat_s") + tuple(f"fill_{k}" for k in range(FILL_BINS)) + (

@@ -1,21 +1,62 @@
 """Single-producer / single-consumer float32 ring buffer for the audio callback.
 
-Why no lock is needed (CPython): the producer only ever writes `_write_total`, the consumer only ever
-writes `_read_total`, and `underruns`/`underrun_frames` are written by the consumer alone. Each index
-is a monotonically increasing Python int rebound by one thread with a single STORE_ATTR, which is
-atomic under the GIL (and under free-threaded builds attribute stores are still atomic per object).
-The producer copies samples into the free region *before* publishing the new `_write_total`; the
-consumer copies out *before* publishing `_read_total`. So each side only touches slots the other has
-handed over: the consumer never reads half-written samples, the producer never overwrites unread ones.
-Totals never wrap (Python ints), so "full" and "empty" are unambiguous.
+The ring's counters live in a small int64 array, `state` (frames ever written, frames ever read, underruns,
+underrun frames), next to the sample storage `data`: the compiled PortAudio callback (callback_kernel.py) reaches
+both by address and reads with `ring_read`, the same function `read_into` runs, without the interpreter.
 
-The consumer path (`read_into`) allocates no numpy arrays: it copies with np.copyto into views of
-preallocated storage and of `out`; the views are cheap slice objects, no sample buffers.
+Why no lock is needed: the producer only ever stores the write total, the consumer only the read total and the
+underrun counts, each an aligned 8-byte store (atomic on every CPU numba targets). The producer copies samples into
+the free region *before* publishing the new write total; the consumer copies out *before* publishing the read
+total, with a fence on each side so neither the compiler nor the CPU reorders those. So each side only touches
+slots the other has handed over: the consumer never reads half-written samples, the producer never overwrites
+unread ones. Totals do not wrap in practice (2**63 frames), so "full" and "empty" are unambiguous.
+
+The consumer path allocates nothing: compiled code copying between preallocated arrays.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
+
+from instrument.audio.native import fence
+
+WRITE_TOTAL, READ_TOTAL, UNDERRUNS, UNDERRUN_FRAMES = range(4)  # the slots of RingBuffer.state
+STATE_SLOTS = 4
+
+
+@njit(nogil=True, cache=True)
+def ring_read(state, data, out):
+    """Consumer: fill out [frames, channels] from data [capacity, channels]; zero-pad and count an underrun if short.
+    Returns the frames read."""
+    start, wanted, capacity = state[READ_TOTAL], out.shape[0], data.shape[0]
+    n = min(wanted, state[WRITE_TOTAL] - start)
+    fence()  # the samples are read after the write total that covers them
+    for i in range(max(n, 0)):
+        out[i, :] = data[(start + i) % capacity, :]
+    for i in range(max(n, 0), wanted):
+        out[i, :] = 0.0
+    fence()  # ... and handed back only once copied out
+    if n > 0:
+        state[READ_TOTAL] = start + n
+    if n < wanted:
+        state[UNDERRUNS] += 1
+        state[UNDERRUN_FRAMES] += wanted - max(n, 0)
+    return n
+
+
+@njit(nogil=True, cache=True)
+def ring_write(state, data, block):
+    """Producer: append as much of block [frames, channels] as fits; returns frames written."""
+    start, capacity = state[WRITE_TOTAL], data.shape[0]
+    n = min(block.shape[0], capacity - (start - state[READ_TOTAL]))
+    fence()  # the slots are written after the read total that freed them
+    for i in range(max(n, 0)):
+        data[(start + i) % capacity, :] = block[i, :]
+    fence()  # ... and published only once in place
+    if n > 0:
+        state[WRITE_TOTAL] = start + n
+    return max(n, 0)
 
 
 class RingBuffer:
@@ -26,54 +67,44 @@ class RingBuffer:
             raise ValueError(f"RingBuffer(capacity_frames={capacity_frames}, channels={channels}): both must be >= 1")
         self.capacity_frames = int(capacity_frames)
         self.channels = int(channels)
-        self._data = np.zeros((self.capacity_frames, self.channels), dtype=np.float32)  # [capacity, channels]
-        self._write_total = 0  # frames ever written; producer-owned
-        self._read_total = 0  # frames ever read; consumer-owned
-        self.underruns = 0  # read_into calls that came up short; consumer-owned
-        self.underrun_frames = 0  # frames zero-filled by those calls; consumer-owned
+        self.data = np.zeros((self.capacity_frames, self.channels), dtype=np.float32)  # [capacity, channels]
+        self.state = np.zeros(STATE_SLOTS, dtype=np.int64)  # [STATE_SLOTS] see the slot names above
 
     def available(self) -> int:
         """Frames ready to read (a snapshot; only grows until the consumer reads)."""
-        return self._write_total - self._read_total
+        return int(self.state[WRITE_TOTAL] - self.state[READ_TOTAL])
 
     @property
     def read_total(self) -> int:
         """Frames ever read (the stream index of the next sample the consumer plays)."""
-        return self._read_total
+        return int(self.state[READ_TOTAL])
 
     @property
     def write_total(self) -> int:
         """Frames ever written."""
-        return self._write_total
+        return int(self.state[WRITE_TOTAL])
+
+    @property
+    def underruns(self) -> int:
+        """Reads that came up short."""
+        return int(self.state[UNDERRUNS])
+
+    @property
+    def underrun_frames(self) -> int:
+        """Frames zero-filled by those reads."""
+        return int(self.state[UNDERRUN_FRAMES])
 
     def free(self) -> int:
         """Frames that can be written now (a snapshot; only grows until the producer writes)."""
         return self.capacity_frames - self.available()
 
     def write(self, block: np.ndarray) -> int:
-        """Producer: append as much of block [frames, channels] (or [frames] if mono) as fits; returns frames written."""
-        block = self._as_frames(block)
-        start = self._write_total
-        n = min(len(block), self.capacity_frames - (start - self._read_total))
-        if n <= 0:
-            return 0
-        self._copy_in(block[:n], start % self.capacity_frames)
-        self._write_total = start + n  # publish only after the samples are in place
-        return n
+        """Producer: append what fits of block [frames, channels] ([frames] if mono); returns frames written."""
+        return int(ring_write(self.state, self.data, self._as_frames(block)))
 
     def read_into(self, out: np.ndarray) -> int:
-        """Consumer: fill out [frames, channels] completely; returns frames read, zero-pads and counts an underrun if short."""
-        start = self._read_total
-        wanted = out.shape[0]
-        n = min(wanted, self._write_total - start)
-        if n > 0:
-            self._copy_out(out, n, start % self.capacity_frames)
-            self._read_total = start + n  # hand the slots back only after copying out
-        if n < wanted:
-            out[n:] = 0.0
-            self.underruns += 1
-            self.underrun_frames += wanted - n
-        return n
+        """Consumer: fill out [frames, channels]; returns frames read, zero-pads and counts an underrun if short."""
+        return int(ring_read(self.state, self.data, out))
 
     def _as_frames(self, block: np.ndarray) -> np.ndarray:
         block = np.asarray(block, dtype=np.float32)
@@ -82,15 +113,3 @@ class RingBuffer:
         if block.ndim != 2 or block.shape[1] != self.channels:
             raise ValueError(f"block has shape {block.shape}; pass [frames, {self.channels}] float32")
         return block
-
-    def _copy_in(self, block: np.ndarray, pos: int) -> None:
-        first = min(len(block), self.capacity_frames - pos)
-        self._data[pos : pos + first] = block[:first]
-        if first < len(block):
-            self._data[: len(block) - first] = block[first:]
-
-    def _copy_out(self, out: np.ndarray, n: int, pos: int) -> None:
-        first = min(n, self.capacity_frames - pos)
-        np.copyto(out[:first], self._data[pos : pos + first])
-        if first < n:
-            np.copyto(out[first:n], self._data[: n - first])

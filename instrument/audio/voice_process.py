@@ -79,7 +79,7 @@ def main(spec: dict) -> None:
         if reason is not None:
             out.send("off", reason)
         else:
-            out.send("playing", sched)
+            out.send("playing", f"{sched}, {voice.output.callback_kind} callback")
             _run(voice, out, os.getppid())
     except Exception as e:  # anything at all: one line to the main process, which plays on silent
         out.send("off", f"audio off: the audio process failed ({type(e).__name__}: {e})".splitlines()[0])
@@ -113,7 +113,7 @@ def _build(spec: dict):
     feed = VoiceFeed.attach(spec["feed"], spec["n_params"], spec["z_dim"], spec.get("audio_dim", 0))
     return VoiceSynth(feed, load_decoder(spec["model_path"]), spec["slots"], spec.get("device"),
                       spec["hops_per_batch"], spec["target_blocks"], spec.get("lookahead", DEFAULT_LOOKAHEAD),
-                      spec.get("just_in_time", JUST_IN_TIME))
+                      spec.get("just_in_time", JUST_IN_TIME), spec.get("callback", "compiled") == "compiled")
 
 
 def _run(voice, out: _Messages, parent_pid: int) -> None:

@@ -4,9 +4,9 @@
         ──> LatentCoupling ──> keyframe timbre (sound keyframes) ──> LatentInterpolator (one latent per hop)
         ──> NumpyDecoder.decode ──> tilt ──> SpectralSynth (RTPGHI + overlap-add) ──> RingBuffer ──> AudioOutput (gain)
 
-The synth's thread ("spectral-synth") calls `frames()` whenever the ring runs below its target; the sounddevice
-callback only copies from the ring. Time here is audio time (hops handed out), never a clock, so the same
-frames in give the same samples out. Nothing here imports torch.
+The synth's thread ("spectral-synth") calls `frames()` whenever the ring runs below its target; the audio
+callback (compiled: it needs no GIL) only copies from the ring. Time here is audio time (hops handed out), never a
+clock, so the same frames in give the same samples out. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ RING_BLOCKS = 16
 class VoiceSynth:
     def __init__(self, feed: VoiceFeed, decoder: NumpyDecoder, slots: dict[str, int], device=None,
                  hops_per_batch: int = HOPS_PER_BATCH, target_blocks: float = TARGET_BLOCKS,
-                 lookahead: int = DEFAULT_LOOKAHEAD, just_in_time: bool = JUST_IN_TIME) -> None:
+                 lookahead: int = DEFAULT_LOOKAHEAD, just_in_time: bool = JUST_IN_TIME,
+                 compiled_callback: bool = True) -> None:
         self.feed, self.decoder, self.spectral = feed, decoder, decoder.spectral
         self.coupling = LatentCoupling.for_model(decoder, z_dim=feed.z_dim)
         mean = decoder.stats()["latent_mean"]
@@ -41,7 +42,7 @@ class VoiceSynth:
         self._slot = {k: slots[k] for k in PARAM_KEYS}
         gain = self._slot["audio.gain"]  # applied by the callback: a gain change is heard one block later
         self.output = AudioOutput(self.ring, self.spectral.sample_rate_hz, BLOCKSIZE, device,
-                                  gain=feed.params[gain:gain + 1], probe=feed.header[2:4])
+                                  gain=feed.params[gain:gain + 1], probe=feed.header[2:4], compiled=compiled_callback)
         self._z = np.zeros(feed.z_dim, np.float32)  # [z_dim] scratch for the seqlock read
         self._audio = np.zeros(feed.audio_dim + 1, np.float32)  # [audio_dim + 1] keyframe timbre, weight last
         self._keyed = feed.audio_dim == self.coupling.latent_dim  # a feed from another model's sounds: ignored

@@ -95,7 +95,7 @@ def test_decode_probe_marks_the_batch_that_reflects_it(rig):
     seq = feed.post_probe(DECODE_PROBE)
     before = synth.synth.frames_synthesised
     synth.frames()
-    assert synth.output._mark_seq == seq and synth.output._mark_at == before * synth.spectral.hop
+    assert synth.output.mark_asked() == (before * synth.spectral.hop, seq)
 
 
 def test_callback_applies_the_live_gain_with_a_ramp_and_times_output_probes():
