@@ -158,6 +158,9 @@ def _play(seconds: float, hops: int, target_blocks: float, lookahead: int | None
     counts |= {"jackd_xrun_lines": len(server), "jackd_xrun_report": server[:5], "cpu_steal_s": round(steal, 2)}
     counts |= {"callback_entry_late_max_ms": round(after["entry_late_max_ms"], 2),  # since start-up, not windowed
                **{k: int(after[k] - before[k]) for k in ("entry_late_over_1ms", "entry_late_over_4ms")}}
+    counts |= {"synth_turns_over_4ms_apart": int(after["synth_gaps_late"] - before["synth_gaps_late"]),
+               "synth_gap_max_ms": round(after["synth_gap_max_ms"], 2),  # these two since start-up, not windowed
+               "synth_fill_max_ms": round(after["synth_fill_max_ms"], 2)}
     return {"seconds": round(window_s, 2), "expected_callbacks": round(window_s * RATE_HZ / PERIOD, 1), **counts,
             "hops_per_batch": hops, "target_blocks": target_blocks, "rtpghi_lookahead": lookahead,
             "just_in_time": just_in_time, "audio_scheduling": scheduling,

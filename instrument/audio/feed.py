@@ -30,7 +30,8 @@ FILL_BINS = 6  # the callback's fill histogram: queued audio at a callback in ha
 HEADER = ("seq", "frame_index", "probe_seq", "probe_frame", "stop")
 REPORT = ("state", "audio_callbacks", "audio_xruns", "audio_underruns", "frames_synthesised", "ring_frames",
           "probe_done_seq", "probe_dac_s", "heartbeat_s") + tuple(f"fill_{k}" for k in range(FILL_BINS)) + (
-          "entry_late_max_ms", "entry_late_over_1ms", "entry_late_over_4ms")
+          "entry_late_max_ms", "entry_late_over_1ms", "entry_late_over_4ms", "synth_gaps_late", "synth_gap_max_ms",
+          "synth_fill_max_ms")
 STATES = ("starting", "playing", "off", "stopped")  # report["state"] is an index into this
 OUTPUT_PROBE, DECODE_PROBE = -1, -2  # probe kinds besides a latent's frame index
 READ_TRIES = 4  # a reader that keeps meeting the writer mid-write gives up and keeps its previous latent

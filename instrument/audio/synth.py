@@ -29,6 +29,9 @@ from instrument.audio.ring import RingBuffer
 from instrument.audio.rtpghi import DEFAULT_LOOKAHEAD, RTPGHI
 from instrument.audio.spectral import OverlapAdd, SpectralConfig
 
+GAP_LATE_S = 0.004  # a turn of the synth loop this long after the last (it polls every 1 ms) is counted as late
+SETTLE_FRAMES = 1000  # the loop's timing is judged after this many frames (2.7 s at 375 a second): not start-up
+
 
 class SpectralSynth:
     """Producer thread: frame_source -> RTPGHI -> OLA -> ring, keeping `target_blocks` x `blocksize` frames queued."""
@@ -52,6 +55,8 @@ class SpectralSynth:
         self.ola = OverlapAdd(config)
         self.frames_synthesised = 0
         self.error: str | None = None  # one-line reason if the thread died
+        self.gaps_late, self.gap_max_ms = 0, 0.0  # turns of the loop more than GAP_LATE_S apart, and the longest
+        self.fill_max_ms = 0.0  # the longest fill_once that synthesised (decode + phase + overlap-add + write)
         self._pending = np.zeros((0, ring.channels), dtype=np.float32)  # samples that did not fit yet
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -72,11 +77,31 @@ class SpectralSynth:
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(1)
         try:
+            last_s = time.monotonic()
             while not self._stop.is_set():
-                if not self.fill_once():
-                    self._stop.wait(self._sleep_s())
+                last_s = self._turn(last_s)
         except Exception as exc:  # report, never crash the host: the callback plays silence meanwhile
             self.error = f"spectral synth stopped: {type(exc).__name__}: {exc}"
+
+    def _turn(self, last_s: float) -> float:
+        """One turn of the loop: synthesise a batch, or sleep if none was needed; after start-up, note how long after
+        the last turn it came and how long the batch took. Returns when it began."""
+        now_s = time.monotonic()
+        settled = self.frames_synthesised > SETTLE_FRAMES
+        if settled:
+            self._note_gap(now_s - last_s)
+        if not self.fill_once():
+            self._stop.wait(self._sleep_s())
+        elif settled:
+            self.fill_max_ms = max(self.fill_max_ms, 1e3 * (time.monotonic() - now_s))
+        return now_s
+
+    def _note_gap(self, gap_s: float) -> None:
+        """Count the loop's turns that came more than GAP_LATE_S after the one before: the thread was held up (not
+        scheduled, a GIL wait, a slow decode) long enough to eat half a block of the ring's margin."""
+        if gap_s > GAP_LATE_S:
+            self.gaps_late += 1
+            self.gap_max_ms = max(self.gap_max_ms, 1e3 * gap_s)
 
     def _sleep_s(self) -> float:
         """poll_s, else about half of the queued audio's duration, at least 1 ms."""

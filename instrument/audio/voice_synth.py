@@ -108,6 +108,7 @@ class VoiceSynth:
         """Counters into the feed's report (the main process's stats() reads them)."""
         out = self.output
         self.feed.publish(state=STATES.index(state), **out.stats(), **out.lateness(),
-                          frames_synthesised=self.synth.frames_synthesised,
+                          frames_synthesised=self.synth.frames_synthesised, synth_gaps_late=self.synth.gaps_late,
+                          synth_gap_max_ms=self.synth.gap_max_ms, synth_fill_max_ms=self.synth.fill_max_ms,
                           ring_frames=self.ring.available(), probe_done_seq=out.mark_done_seq,
                           probe_dac_s=out.mark_dac_s, heartbeat_s=heartbeat_s)

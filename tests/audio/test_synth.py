@@ -71,3 +71,17 @@ def test_just_in_time_target_rises_a_hop_per_hop_after_each_read():
     big = SpectralSynth(lambda: None, ring, CONFIG, blocksize=512, target_blocks=2, just_in_time=True)
     assert big.target_now(20.0) == 640  # 2 blocks of 512 less one block, plus a hop
     assert [big.target_now(20.0 + (k + 0.5) * hop_s) for k in range(1, 5)] == [768, 896, 1024, 1024]
+
+
+def test_the_loop_counts_turns_that_came_late_and_slow_batches_after_start_up():
+    def slow_frames():
+        time.sleep(0.006)
+        return tone_frames(1)
+
+    synth = SpectralSynth(slow_frames, RingBuffer(4096, 1), CONFIG, blocksize=256, target_blocks=2, poll_s=0.001)
+    synth._turn(time.monotonic() - 0.010)  # start-up: not judged
+    assert (synth.gaps_late, synth.gap_max_ms, synth.fill_max_ms) == (0, 0.0, 0.0)
+    synth.frames_synthesised = 10_000
+    synth._turn(time.monotonic() - 0.010)  # 10 ms after the last turn, then a 6 ms batch
+    synth._turn(time.monotonic() - 0.002)  # on time
+    assert synth.gaps_late == 1 and synth.gap_max_ms >= 10.0 and synth.fill_max_ms >= 6.0
