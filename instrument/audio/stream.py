@@ -63,12 +63,26 @@ class AudioOutput:
             ints[slot] = array.ctypes.data
         return ints, floats
 
+    def prepare(self) -> None:
+        """Compile the callback now (or load it from numba's cache: ~0.2 s; ~4 s the first time), not in the audio
+        thread's first cycle; falls back to the Python callback where the compiled one cannot be built."""
+        if self.callback_kind == "compiled":
+            try:
+                kernel.portaudio_callback_address()
+            except Exception as exc:  # numba cannot build it here: the Python callback plays
+                first_line = (str(exc).splitlines() or [""])[0]
+                self.callback_kind = f"python (compiled callback unavailable: {type(exc).__name__}: {first_line})"
+        scratch = [a.copy() for a in (self._ints, self._floats, self.ring.state, self.ring.data[:1], self._gain,
+                                      self._probe)]  # the Python callback's kernel, compiled on copies
+        kernel.on_block(*scratch, np.zeros((self.blocksize, self.ring.channels), np.float32), 0.0, 0.0, 0, 0.0)
+
     def start(self) -> bool:
         """Open and start the stream; False (see .reason) instead of raising when audio is unavailable."""
         sd, self.reason = _import_sounddevice()
         if sd is None:
             return False
         try:
+            self.prepare()
             self._stream = self._open(sd)
             self._floats[kernel.LATENCY_S] = float(self._stream.latency)
             self._stream.start()
@@ -91,14 +105,10 @@ class AudioOutput:
                               **settings)
 
     def _compiled_callback(self, sd):
-        """The compiled callback as a PortAudio callback pointer, or None (Python callback; callback_kind says why)."""
+        """The compiled callback as a PortAudio callback pointer, or None (the Python callback; see prepare())."""
         if self.callback_kind != "compiled":
             return None
-        try:
-            return sd._ffi.cast("PaStreamCallback *", kernel.portaudio_callback_address())
-        except Exception as exc:  # numba cannot build it here, or sounddevice changed: the Python callback plays
-            self.callback_kind = f"python (compiled callback unavailable: {type(exc).__name__}: {exc})".splitlines()[0]
-            return None
+        return sd._ffi.cast("PaStreamCallback *", kernel.portaudio_callback_address())
 
     def _callback(self, outdata, frames, time, status) -> None:
         """sounddevice's Python callback (where the compiled one cannot run): the same kernel, given the host's

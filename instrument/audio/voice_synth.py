@@ -51,9 +51,11 @@ class VoiceSynth:
         self._probe_seen, self._probe_frame = feed.probe()[0], None  # probes posted before we started are ignored
 
     def prefill(self) -> None:
-        """Fill the ring to its target (so the first callbacks don't underrun); compiles the phase kernel."""
+        """Fill the ring to its target (so the first callbacks don't underrun); compiles the phase kernel and the
+        audio callback (before the heap is frozen, and not in the audio thread)."""
         while self.synth.fill_once(self.synth.target_frames):
             pass
+        self.output.prepare()
 
     def start(self) -> str | None:
         """Pre-fill, open the output, start synthesising; None, or the one-line reason the voice is off."""

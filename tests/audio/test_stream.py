@@ -142,3 +142,14 @@ def test_the_compiled_callback_does_what_the_python_one_does():
     ramp = compiled[1, :, 0] / raw[256:512, 0]
     assert np.all(np.diff(ramp) > 0) and ramp[0] > 0.5 and abs(ramp[-1] - 1.0) < 1e-6  # 0.5 -> 1, not a step
     assert np.all(compiled[2, 188:] == 0.0) and np.all(compiled[3] == 0.0)  # silence once the ring ran dry
+
+
+def test_where_the_compiled_callback_cannot_be_built_the_python_one_is_used_and_says_why(monkeypatch):
+    def cannot_build():
+        raise RuntimeError("no LLVM target\nsecond line")
+
+    monkeypatch.setattr(kernel, "portaudio_callback_address", cannot_build)
+    out = AudioOutput(RingBuffer(1024, 1))
+    out.prepare()
+    assert out.callback_kind == "python (compiled callback unavailable: RuntimeError: no LLVM target)"
+    assert AudioOutput(RingBuffer(1024, 1), compiled=False).callback_kind == "python"
