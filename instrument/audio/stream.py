@@ -97,18 +97,14 @@ class AudioOutput:
                                  dtype="float32", samplerate=self.sample_rate_hz)
         settings = dict(samplerate=self.sample_rate_hz, blocksize=self.blocksize, device=self.device,
                         channels=self.ring.channels, dtype="float32", finished_callback=self._finished)
-        callback = self._compiled_callback(sd)
-        if callback is None:
-            return sd.OutputStream(callback=self._callback, **settings)
-        # sounddevice's base stream takes a C function pointer and its user data (the way python-rtmixer uses it)
-        return sd._StreamBase("output", callback=callback, userdata=sd._ffi.cast("void *", self._ints.ctypes.data),
-                              **settings)
-
-    def _compiled_callback(self, sd):
-        """The compiled callback as a PortAudio callback pointer, or None (the Python callback; see prepare())."""
-        if self.callback_kind != "compiled":
-            return None
-        return sd._ffi.cast("PaStreamCallback *", kernel.portaudio_callback_address())
+        if self.callback_kind == "compiled":
+            try:  # sounddevice's base stream takes a C function pointer and user data (as python-rtmixer uses it)
+                callback = sd._ffi.cast("PaStreamCallback *", kernel.portaudio_callback_address())
+                userdata = sd._ffi.cast("void *", self._ints.ctypes.data)
+                return sd._StreamBase("output", callback=callback, userdata=userdata, **settings)
+            except AttributeError as exc:  # a sounddevice without those internals: the Python callback plays
+                self.callback_kind = f"python (sounddevice {getattr(sd, '__version__', '?')} has no {exc.name})"
+        return sd.OutputStream(callback=self._callback, **settings)
 
     def _callback(self, outdata, frames, time, status) -> None:
         """sounddevice's Python callback (where the compiled one cannot run): the same kernel, given the host's

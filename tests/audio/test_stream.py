@@ -153,3 +153,13 @@ def test_where_the_compiled_callback_cannot_be_built_the_python_one_is_used_and_
     out.prepare()
     assert out.callback_kind == "python (compiled callback unavailable: RuntimeError: no LLVM target)"
     assert AudioOutput(RingBuffer(1024, 1), compiled=False).callback_kind == "python"
+
+
+def test_a_sounddevice_without_the_base_stream_gets_the_python_callback():
+    """What `_open` needs of sounddevice beyond its public API is `_StreamBase` and `_ffi`; without them it falls back."""
+    opened = {}
+    fake_sd = SimpleNamespace(__version__="9.9", check_output_settings=lambda **kw: None,
+                              OutputStream=lambda **kw: opened.setdefault("stream", kw))
+    out = AudioOutput(RingBuffer(1024, 1))
+    assert out._open(fake_sd)["callback"] == out._callback
+    assert out.callback_kind == "python (sounddevice 9.9 has no _ffi)"
