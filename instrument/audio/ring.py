@@ -112,4 +112,4 @@ class RingBuffer:
             block = block[:, None]
         if block.ndim != 2 or block.shape[1] != self.channels:
             raise ValueError(f"block has shape {block.shape}; pass [frames, {self.channels}] float32")
-        return block
+        return np.ascontiguousarray(block)  # one array type for ring_write: never a fresh compile mid-show
