@@ -222,6 +222,8 @@ class Engine:
         if reason is not None:
             self.log(f"{reason}; playing without sound (--no-audio hides this)")
             self.voice = None
+        else:
+            self.log(f"audio: playing ({self.voice.scheduling})")  # e.g. "SCHED_FIFO 20, compiled callback"
 
     def start(self) -> None:
         """Start the generator and wait (bounded) for its first frame, so the show opens on an image.
