@@ -1,8 +1,9 @@
 """The audio process: `python -m instrument.audio.voice_process SPEC_JSON`, started by TimbreVoice.
 
-Why a process: the sounddevice callback is Python and needs its interpreter's GIL within every 5.3 ms period; in
-the main process the display loop, the generator, OSC and MIDI hold it (120 xruns in 10 s, measured). Here the
-only other thread is the synth, which spends its time in numba (nogil) and numpy.
+Why a process: the synth thread needs its interpreter's GIL for every hop (2.7 ms); in the main process the display
+loop, the generator, OSC and MIDI hold it (with the callback in Python there: 120 xruns in 10 s, measured). Here the
+only other thread is this loop, and the synth spends its time in numba (nogil) and numpy. The callback itself is
+compiled and takes no GIL (callback_kernel.py); where it falls back to Python, it takes this process's.
 
 The main process starts it with the math libraries pinned to one thread in its environment (two BLAS threads on
 2 cores turned a 0.1 ms decode into 6 ms, measured) and SIGINT left to the main process, which decides when to stop.
@@ -34,10 +35,11 @@ PARAM_KEYS = ("audio.gain", "timbre.amount", "timbre.offset", "timbre.scale", "t
 MATH_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 FIFO_PRIORITY = 20      # above everything timeshared; also above jackd2 -R's thread (FIFO 10) and PortAudio's client
                         # thread (5), measured with ps. FIFO 1, below them, did no better in 10-minute runs
-                        # (docs/benchmarks.md): the late cycles left come from the callback waiting for this GIL
+                        # (docs/benchmarks.md); the late cycles left come when the host stalls the VM
 NICE_FALLBACK = -10
 LOOP_S = 0.005          # how often the report is refreshed and the stop flag looked at
-SWITCH_INTERVAL_S = 0.001  # the callback waits at most this long for the synth thread to hand over the GIL
+SWITCH_INTERVAL_S = 0.001  # a thread waits at most this long for the other to hand over the GIL (the synth, or a
+                           # Python fallback callback)
 
 
 def raise_priority(priority: int = FIFO_PRIORITY) -> str:
