@@ -32,16 +32,16 @@ def ring_read(state, data, out):
     start, wanted, capacity = state[READ_TOTAL], out.shape[0], data.shape[0]
     n = min(wanted, state[WRITE_TOTAL] - start)
     fence()  # the samples are read after the write total that covers them
-    for i in range(max(n, 0)):
+    for i in range(n):  # n >= 0: the write total never falls behind the read total
         out[i, :] = data[(start + i) % capacity, :]
-    for i in range(max(n, 0), wanted):
+    for i in range(n, wanted):
         out[i, :] = 0.0
     fence()  # ... and handed back only once copied out
     if n > 0:
         state[READ_TOTAL] = start + n
     if n < wanted:
         state[UNDERRUNS] += 1
-        state[UNDERRUN_FRAMES] += wanted - max(n, 0)
+        state[UNDERRUN_FRAMES] += wanted - n
     return n
 
 
@@ -51,12 +51,12 @@ def ring_write(state, data, block):
     start, capacity = state[WRITE_TOTAL], data.shape[0]
     n = min(block.shape[0], capacity - (start - state[READ_TOTAL]))
     fence()  # the slots are written after the read total that freed them
-    for i in range(max(n, 0)):
+    for i in range(n):  # n >= 0: never more unread frames than the capacity
         data[(start + i) % capacity, :] = block[i, :]
     fence()  # ... and published only once in place
     if n > 0:
         state[WRITE_TOTAL] = start + n
-    return max(n, 0)
+    return n
 
 
 class RingBuffer:
