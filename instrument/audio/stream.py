@@ -72,8 +72,13 @@ class AudioOutput:
             except Exception as exc:  # numba cannot build it here: the Python callback plays
                 first_line = (str(exc).splitlines() or [""])[0]
                 self.callback_kind = f"python (compiled callback unavailable: {type(exc).__name__}: {first_line})"
+        if self.callback_kind != "compiled":
+            self._prepare_python_kernel()
+
+    def _prepare_python_kernel(self) -> None:
+        """Compile the kernel the Python callback calls, on copies of the state (nothing is counted or played)."""
         scratch = [a.copy() for a in (self._ints, self._floats, self.ring.state, self.ring.data[:1], self._gain,
-                                      self._probe)]  # the Python callback's kernel, compiled on copies
+                                      self._probe)]
         kernel.on_block(*scratch, np.zeros((self.blocksize, self.ring.channels), np.float32), 0.0, 0.0, 0, 0.0)
 
     def start(self) -> bool:
@@ -104,6 +109,7 @@ class AudioOutput:
                 return sd._StreamBase("output", callback=callback, userdata=userdata, **settings)
             except AttributeError as exc:  # a sounddevice without those internals: the Python callback plays
                 self.callback_kind = f"python (sounddevice {getattr(sd, '__version__', '?')} has no {exc.name})"
+                self._prepare_python_kernel()
         return sd.OutputStream(callback=self._callback, **settings)
 
     def _callback(self, outdata, frames, time, status) -> None:
