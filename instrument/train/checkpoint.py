@@ -72,7 +72,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
     return json.loads(meta["state"]), tensors
 
 
-def _with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+def with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     n = len(prefix) + 1
     return {k[n:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
@@ -82,13 +82,13 @@ def restore(state: dict, tensors: dict[str, torch.Tensor], modules: dict[str, to
     """Load everything `save_checkpoint` wrote back into live objects (same architecture required)."""
     for name, module in modules.items():
         try:
-            module.load_state_dict(_with_prefix(tensors, name), strict=True)
+            module.load_state_dict(with_prefix(tensors, name), strict=True)
         except RuntimeError as e:
             raise CheckpointError(f"checkpoint network '{name}' does not fit this run's architecture "
                                   f"({str(e).splitlines()[0]})") from None
     for name, opt in optimizers.items():
         per_param: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in _with_prefix(tensors, name).items():
+        for key, value in with_prefix(tensors, name).items():
             index, field = key.split(".", 1)
             per_param.setdefault(int(index), {})[field] = value
         opt.load_state_dict({"state": per_param, "param_groups": state[f"{name}_param_groups"]})

@@ -39,6 +39,7 @@ from instrument.models.weights import save_generator
 from instrument.train import checkpoint as ckpt
 from instrument.train.augment import diff_augment, parse_policy
 from instrument.train.data import check_resolution, load_dataset
+from instrument.train.grow import grow_into
 
 
 @dataclass
@@ -69,6 +70,7 @@ class TrainOptions:
     snapshot_kimg: float = 5.0
     log_every: int = 10  # steps between progress lines
     grid: int = 6  # sample grid is grid x grid
+    grow_from: str = ""  # the lower-resolution run this one started from (instrument.train.grow), if any
     command: str = ""
 
     def generator_config(self) -> GeneratorConfig:
@@ -239,6 +241,7 @@ class ImageTrainer:
                                        "resume with the options of the run that wrote it, or use another --out")
         ckpt.restore(state, tensors, *self._parts())
         self.step_index, self.nimg = state["step"], state["nimg"]
+        self.opts.grow_from = self.opts.grow_from or state["options"].get("grow_from", "")  # keep the provenance
         if state["G_scaler"]:
             self.G_scaler.load_state_dict(state["G_scaler"])
             self.D_scaler.load_state_dict(state["D_scaler"])
@@ -248,7 +251,7 @@ class ImageTrainer:
         save_generator(self.G_ema, path, metadata={"training": {
             "data": data_source, "kimg": self.nimg / 1000, "step": self.step_index, "seed": o.seed,
             "batch": o.batch, "resolution": o.resolution, "augment": o.augment, "r1_gamma": self.r1_gamma,
-            "command": o.command}})
+            "grow_from": o.grow_from, "command": o.command}})
 
 
 # --- the run ------------------------------------------------------------------------------------------------------
@@ -293,6 +296,7 @@ def train(data: str | np.ndarray, resolution: int = 128, kimg: float = 1000.0, o
     """Train until `kimg` thousand images; write samples, checkpoint and the exported G_ema. Returns its path.
 
     `data`: 'emoji', a folder of images, or an array [N, H, W, 3] uint8 already at `resolution`.
+    `grow_from` (in options): a lower-resolution run to start from (instrument.train.grow); not with `resume`.
     `options`: any other TrainOptions field (channel_base, r1_gamma, augment, snapshot_kimg, ...).
     Raises TrainingInterrupted after saving a checkpoint when SIGINT arrives.
     """
@@ -301,6 +305,8 @@ def train(data: str | np.ndarray, resolution: int = 128, kimg: float = 1000.0, o
     opts = TrainOptions(data=source, resolution=resolution, kimg=kimg, out_dir=str(out), seed=seed, batch=batch,
                         device=device, **options)
     opts.check()
+    if resume is not None and opts.grow_from:
+        raise InstrumentError("--resume continues a run and --grow-from starts one: pass one of them")
     images = data if isinstance(data, np.ndarray) else load_dataset(data, resolution, out / "cache")
     if images.ndim != 4 or images.shape[1:] != (resolution, resolution, 3) or images.dtype != np.uint8:
         raise InstrumentError(f"training images must be uint8 [N, {resolution}, {resolution}, 3], "
@@ -309,6 +315,8 @@ def train(data: str | np.ndarray, resolution: int = 128, kimg: float = 1000.0, o
     trainer = ImageTrainer(opts, images)
     if resume is not None:
         trainer.load(resume)
+    elif opts.grow_from:
+        grow_into(trainer, opts.grow_from)
     _loop(trainer, out)
     final = out / "generator.safetensors"
     trainer.export(final, source)
@@ -356,6 +364,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resolution", type=int, default=128, help="power of two, 8..1024 (default 128)")
     p.add_argument("--kimg", type=float, default=1000.0, help="thousands of real images to train on")
     p.add_argument("--resume", help="checkpoint file or run folder to continue")
+    p.add_argument("--grow-from", default="", help="start from a lower-resolution run (folder or checkpoint)")
     p.add_argument("--out", default="runs/image", help="run folder: samples, checkpoint, generator")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch", type=int, default=32, help="minibatch size, a multiple of 4")
@@ -387,5 +396,5 @@ def main(argv: list[str] | None = None) -> int:
 def _run(a: argparse.Namespace, argv: list[str]) -> Path:
     return train(a.data, a.resolution, a.kimg, a.out, resume=a.resume, seed=a.seed, batch=a.batch, device=a.device,
                  r1_gamma=a.r1_gamma, augment=a.augment, mirror=a.mirror, snapshot_kimg=a.snapshot_kimg,
-                 channel_base=a.channel_base, channel_max=a.channel_max,
+                 channel_base=a.channel_base, channel_max=a.channel_max, grow_from=a.grow_from,
                  command="instrument train image " + " ".join(shlex.quote(x) for x in argv))
