@@ -17,7 +17,7 @@ import numpy as np
 from numba import carray, cfunc, njit, types
 
 from instrument.audio.feed import FILL_BINS, OUTPUT_PROBE
-from instrument.audio.native import as_voidptr, monotonic_ns
+from instrument.audio.native import as_voidptr, monotonic_ns, thread_id
 from instrument.audio.ring import READ_TOTAL, STATE_SLOTS, WRITE_TOTAL, ring_read
 
 LATE_SETTLE_CALLBACKS = 1000  # entry lateness is judged after this many callbacks (start-up is not the show)
@@ -29,6 +29,7 @@ LATE_1MS, LATE_4MS, LAG_VALID = 8, 9, 10
 MARK_AT, MARK_SEQ, MARK_DONE_SEQ = 11, 12, 13  # MARK_AT, MARK_SEQ: written by the producer, in that order
 BLOCKSIZE, SAMPLE_RATE, CHANNELS, CAPACITY = 14, 15, 16, 17
 FLOATS_ADDR, RING_STATE_ADDR, RING_DATA_ADDR, GAIN_ADDR, PROBE_ADDR = 18, 19, 20, 21, 22
+THREAD_ID = 23  # the callback thread's kernel id, written once by the callback (0 until its first call)
 INT_SLOTS = 24
 # floats
 GAIN_NOW, LAG_PREV_S, LATE_MAX_MS, MARK_DAC_S, LATENCY_S = 0, 1, 2, 3, 4
@@ -113,6 +114,8 @@ def portaudio_callback_address() -> int:
 def portaudio_callback(input_, output, frame_count, time_info, status_flags, user_data):
     """PortAudio's stream callback, no interpreter involved; user_data: the address of `ints`. Returns paContinue."""
     ints = carray(user_data, (INT_SLOTS,), np.int64)
+    if ints[THREAD_ID] == 0:
+        ints[THREAD_ID] = thread_id()
     channels, frames = ints[CHANNELS], np.int64(frame_count)
     times = carray(time_info, (3,), np.float64)  # PaStreamCallbackTimeInfo: ADC time, current time, DAC time
     on_block(ints, carray(as_voidptr(ints[FLOATS_ADDR]), (FLOAT_SLOTS,), np.float64),

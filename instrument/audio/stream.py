@@ -6,6 +6,7 @@ as a one-line reason, never raised: without audio the instrument keeps running, 
 
 from __future__ import annotations
 
+import threading
 import time as clock
 
 import numpy as np
@@ -116,6 +117,8 @@ class AudioOutput:
         """sounddevice's Python callback (where the compiled one cannot run): the same kernel, given the host's
         times and time.monotonic(). Real-time thread: no allocation, no I/O, no locks, always fills outdata."""
         current_s, dac_s = (time.currentTime, time.outputBufferDacTime) if time is not None else (kernel.NO_TIME, 0.0)
+        if self._ints[kernel.THREAD_ID] == 0:
+            self._ints[kernel.THREAD_ID] = threading.get_native_id()
         kernel.on_block(self._ints, self._floats, self.ring.state, self.ring.data, self._gain, self._probe, outdata,
                         current_s, dac_s, 1 if status else 0, clock.monotonic())
 
@@ -127,6 +130,11 @@ class AudioOutput:
     def mark_asked(self) -> tuple[int, int]:
         """(sample index, seq) of the last mark asked for."""
         return int(self._ints[kernel.MARK_AT]), int(self._ints[kernel.MARK_SEQ])
+
+    @property
+    def callback_thread_id(self) -> int:
+        """The kernel id of the thread PortAudio calls the callback on; 0 until the first callback."""
+        return int(self._ints[kernel.THREAD_ID])
 
     @property
     def mark_done_seq(self) -> int:

@@ -24,6 +24,8 @@ import signal
 import sys
 import time
 
+from instrument.audio.scheduling import WAIT_S, rank_below_callback, wait_for_callback_thread
+
 HOPS_PER_BATCH = 1       # decoded per call: 128 samples = 2.7 ms of sound, so timbre.* is read every hop (latency)
 BLOCKSIZE = 256          # audio callback block (5.3 ms at 48 kHz)
 TARGET_BLOCKS = 2        # ring fill kept ahead of the callback (10.7 ms); 1.5 is 2.7 ms quicker but underran
@@ -33,9 +35,8 @@ POLL_S = 0.001           # the synth checks the ring this often: a decode starts
 PARAM_KEYS = ("audio.gain", "timbre.amount", "timbre.offset", "timbre.scale", "timbre.freeze", "timbre.brightness",
               "timbre.keyframes")
 MATH_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-FIFO_PRIORITY = 20      # above everything timeshared; also above jackd2 -R's thread (FIFO 10) and PortAudio's client
-                        # thread (5), measured with ps. FIFO 1, below them, did no better in 10-minute runs
-                        # (docs/benchmarks.md); the late cycles left come when the host stalls the VM
+FIFO_PRIORITY = 20      # above everything timeshared; once the callback runs, scheduling.rank_below_callback moves
+                        # the process's threads just below the callback's (JACK's client thread: FIFO 5 with jackd2 -R)
 NICE_FALLBACK = -10
 LOOP_S = 0.005          # how often the report is refreshed and the stop flag looked at
 SWITCH_INTERVAL_S = 0.001  # a thread waits at most this long for the other to hand over the GIL (the synth, or a
@@ -81,7 +82,7 @@ def main(spec: dict) -> None:
         if reason is not None:
             out.send("off", reason)
         else:
-            out.send("playing", f"{sched}, {voice.output.callback_kind} callback")
+            out.send("playing", f"{_rank(voice.output, sched)}, {voice.output.callback_kind} callback")
             _run(voice, out, os.getppid())
     except Exception as e:  # anything at all: one line to the main process, which plays on silent
         out.send("off", f"audio off: the audio process failed ({type(e).__name__}: {e})".splitlines()[0])
@@ -90,6 +91,16 @@ def main(spec: dict) -> None:
             voice.stop()
             voice.publish("stopped", time.monotonic())
         os._exit(0)
+
+
+def _rank(output, sched: str) -> str:
+    """Once the callback has run, rank this process's real-time threads below its thread; says how they run."""
+    if not sched.startswith("SCHED_FIFO"):
+        return sched
+    tid = wait_for_callback_thread(output)
+    if not tid:
+        return f"{sched} (the callback did not run within {WAIT_S:g} s: threads not ranked)"
+    return rank_below_callback(tid)
 
 
 class _Messages:

@@ -1,7 +1,9 @@
 """Run in a subprocess (fresh PortAudio, env picks the JACK server): prints one JSON line of results."""
 
 import json
+import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -29,9 +31,11 @@ def flow(duration_s: float, stall_after_s: float, kind: str = "compiled") -> dic
                 ring.write(block)
         time.sleep(0.002)
     lost = out.device_lost()
+    threads = sorted(int(t) for t in os.listdir("/proc/self/task"))  # while the stream's threads are alive
     out.stop()
     return {"started": ok, "reason": out.reason, "lost": lost, "kind": out.callback_kind,
-            "read_total": ring.read_total, "underrun_frames": ring.underrun_frames, **out.stats()}
+            "read_total": ring.read_total, "underrun_frames": ring.underrun_frames, **out.stats(),
+            "callback_thread": out.callback_thread_id, "threads": threads, "main_thread": threading.get_native_id()}
 
 
 def gil(kind: str, hold_s: float) -> dict:

@@ -37,6 +37,8 @@ def test_audio_flows_on_jack_dummy(jack_server, kind):
     assert stats["audio_callbacks"] >= 0.8 * expected, stats
     assert stats["read_total"] + stats["underrun_frames"] == 256 * stats["audio_callbacks"], stats  # a block each
     assert not stats["lost"]
+    # the callback says which thread PortAudio runs it on (scheduling.rank_below_callback ranks by it)
+    assert stats["callback_thread"] in stats["threads"] and stats["callback_thread"] != stats["main_thread"], stats
 
 
 def test_the_compiled_callback_plays_on_while_the_gil_is_held(jack_server):

@@ -44,11 +44,26 @@ def _jack(monkeypatch, env: dict) -> None:
         monkeypatch.setenv(key, value)  # the audio process inherits this process's environment
 
 
+def _realtime_priorities(pid: int) -> list[int]:
+    """SCHED_FIFO/RR priorities of a process's threads, from /proc/PID/task/*/stat (rt_priority, policy)."""
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()  # after the command name; fields[0] is field 3 (state)
+        rt_priority, policy = int(fields[37]), int(fields[38])
+        if policy in (os.SCHED_FIFO, os.SCHED_RR):
+            out.append(rt_priority)
+    return out
+
+
 @pytest.mark.e2e
 def test_the_audio_process_plays_and_stops_cleanly(voice, jack_server, monkeypatch):
     _jack(monkeypatch, jack_server)
     assert voice.start() is None
     assert voice.scheduling.endswith("compiled callback"), voice.scheduling  # Linux: no Python in the callback
+    realtime = _realtime_priorities(voice.process.pid)  # the tests' jackd is not real-time: the callback is lifted
+    assert voice.scheduling.startswith("SCHED_FIFO 20, callback raised to 21"), voice.scheduling
+    assert sorted(realtime)[-1] == 21 and sorted(realtime)[-2] == 20, realtime  # one thread above all the others
     voice.store.set("audio.gain", 0.3)
     assert voice.feed.params[voice.store.slot("audio.gain")] == 0.3  # the store writes into the shared block
     t0, first = time.monotonic(), voice.stats()["audio_callbacks"]
