@@ -11,7 +11,9 @@ its generator at full load, and the voice in its own process. Reports, over the 
   time of the first sample that reflects it, as PortAudio reports it in the audio process (outputBufferDacTime on
   the same monotonic clock). "gain": audio.gain, applied by the callback; "timbre": timbre.brightness, applied at
   decode (so it also waits for the queued samples); "latent": a new seed for latent A posted to the conductor,
-  which also waits for the next generator frame (the conductor steps once per generated frame).
+  which also waits for the next generator frame (the conductor steps once per generated frame);
+- where cyclictest is installed (Debian rt-tests), how late the machine itself woke a SCHED_FIFO 95 thread over the
+  same window (host_probe.py): lateness no thread of ours or jackd's could have escaped.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import time
 import uuid
 
 from instrument.audio.feed import FILL_BINS
+from instrument.audio.host_probe import HostProbe
 
 RATE_HZ, PERIOD = 48000, 256
 PROBE_PERIOD_S = 0.25    # one probe per period, in turn: gain, timbre, latent
@@ -140,6 +143,7 @@ def _play(seconds: float, hops: int, target_blocks: float, lookahead: int | None
     prober = Prober(engine)
     before, t_before = engine.voice.report(), time.monotonic()
     server_before, steal_before = len(_server_xruns(server_log)), _steal_s()
+    host = HostProbe(seconds)  # the machine's own wake-up lateness over the same window
     prober.start()
     try:
         engine.run(seconds)
@@ -152,6 +156,7 @@ def _play(seconds: float, hops: int, target_blocks: float, lookahead: int | None
         scheduling = engine.voice.scheduling
         engine.close()
     window_s = t_after - t_before
+    host_lateness = host.result()
     counts = {k: int(after[k] - before[k]) for k in ("audio_callbacks", "audio_xruns", "audio_underruns")}
     fill = [int(after[f"fill_{k}"] - before[f"fill_{k}"]) for k in range(FILL_BINS)]
     counts["callbacks_by_queued_half_blocks"] = fill  # [0-1: underrun, 2: just in time, ..., 5: 5 or more]
@@ -160,7 +165,7 @@ def _play(seconds: float, hops: int, target_blocks: float, lookahead: int | None
                **{k: int(after[k] - before[k]) for k in ("entry_late_over_1ms", "entry_late_over_4ms")}}
     counts |= {"synth_turns_over_4ms_apart": int(after["synth_gaps_late"] - before["synth_gaps_late"]),
                "synth_gap_max_ms": round(after["synth_gap_max_ms"], 2),  # these two since start-up, not windowed
-               "synth_fill_max_ms": round(after["synth_fill_max_ms"], 2)}
+               "synth_fill_max_ms": round(after["synth_fill_max_ms"], 2)} | host_lateness
     return {"seconds": round(window_s, 2), "expected_callbacks": round(window_s * RATE_HZ / PERIOD, 1), **counts,
             "hops_per_batch": hops, "target_blocks": target_blocks, "rtpghi_lookahead": lookahead,
             "just_in_time": just_in_time, "audio_scheduling": scheduling,
