@@ -46,21 +46,29 @@ def rank_below_callback(callback_tid: int) -> str:
         own = _scheduling(callback_tid)
         if own is None:
             return f"threads not ranked (the callback's thread {callback_tid} is gone)"
-        others = {t: s for t in _threads() if t != callback_tid and (s := _scheduling(t)) and s[0] in REALTIME}
+        others = {t: s[1] for t in _threads() if t != callback_tid and (s := _scheduling(t)) and s[0] in REALTIME}
         if not others:
             return "no real-time threads beside the callback's"
-        policy, priority = own
-        if policy in REALTIME and priority >= 2:
-            for tid, (_, theirs) in others.items():
-                if theirs >= priority:
-                    _set_fifo(tid, priority - 1)
-            top = max(min(theirs, priority - 1) for _, theirs in others.values())
-            return f"SCHED_FIFO {top}, below the callback's {priority}"
-        top = max(theirs for _, theirs in others.values())
-        _set_fifo(callback_tid, top + 1)
-        return f"SCHED_FIFO {top}, callback raised to {top + 1}"
+        if own[0] in REALTIME and own[1] >= 2:
+            return _lower_others(others, own[1])
+        return _lift_callback(callback_tid, max(others.values()))
     except (OSError, AttributeError) as exc:  # no permission, no /proc, no sched_* (not Linux)
         return f"threads not ranked ({type(exc).__name__}: {exc})"
+
+
+def _lower_others(others: dict[int, int], callback_priority: int) -> str:
+    """Every thread at or above the callback's priority goes just below it; lower ones keep theirs."""
+    below = callback_priority - 1
+    for tid, priority in others.items():
+        if priority > below:
+            _set_fifo(tid, below)
+    return f"SCHED_FIFO {max(min(p, below) for p in others.values())}, below the callback's {callback_priority}"
+
+
+def _lift_callback(callback_tid: int, top: int) -> str:
+    """The callback's thread is not real-time, or at priority 1: lift it one above the highest of the others."""
+    _set_fifo(callback_tid, top + 1)
+    return f"SCHED_FIFO {top}, callback raised to {top + 1}"
 
 
 def wait_for_callback_thread(output, wait_s: float = WAIT_S) -> int:

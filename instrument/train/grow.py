@@ -61,11 +61,7 @@ def _zero_new_torgb(G: torch.nn.Module, small_resolution: int) -> list[str]:
 def grow_into(trainer, path) -> str:
     """Load the lower-resolution checkpoint at `path` into `trainer`'s fresh networks; returns a one-line report."""
     state, tensors = ckpt.read_checkpoint(path)
-    try:
-        small = GeneratorConfig.from_dict(state["config"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ckpt.CheckpointError(f"--grow-from '{path}' has an unreadable generator config ({e}); "
-                                   "pass a run folder written by 'instrument train image'") from None
+    small = _small_config(state, path)
     _compatible(small, trainer.G.config, path)
     for name in ("G", "G_ema"):
         _copy_matching(getattr(trainer, name), ckpt.with_prefix(tensors, name))
@@ -77,3 +73,11 @@ def grow_into(trainer, path) -> str:
               f"{len(copied_d)} of {len(trainer.D.state_dict())} discriminator tensors copied")
     print(report, file=sys.stderr, flush=True)
     return report
+
+
+def _small_config(state: dict, path) -> GeneratorConfig:
+    try:
+        return GeneratorConfig.from_dict(state["config"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ckpt.CheckpointError(f"--grow-from '{path}' has an unreadable generator config ({e}); "
+                                   "pass a run folder written by 'instrument train image'") from None
