@@ -40,6 +40,7 @@ from instrument.train import checkpoint as ckpt
 from instrument.train.augment import diff_augment, parse_policy
 from instrument.train.data import check_resolution, load_dataset
 from instrument.train.grow import grow_into
+from instrument.train.showcase import tile, uint8_images
 
 
 @dataclass
@@ -93,11 +94,8 @@ class TrainOptions:
 
 
 def save_grid(images: torch.Tensor, path: Path, side: int) -> None:
-    """[side*side, 3, H, W] in [-1, 1] -> one PNG grid."""
-    x = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
-    n, c, h, w = x.shape
-    x = x.reshape(side, side, c, h, w).transpose(0, 3, 1, 4, 2).reshape(side * h, side * w, c)
-    Image.fromarray(x).save(path)
+    """[side*side, 3, H, W] in [-1, 1] -> one PNG grid, quantised as the renderer does."""
+    Image.fromarray(tile(uint8_images(images.float()), side)).save(path)
 
 
 class ImageTrainer:
@@ -375,6 +373,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--snapshot-kimg", type=float, default=5.0, help="kimg between samples and checkpoints")
     p.add_argument("--channel-base", type=int, default=DEFAULT_CONFIG.channel_base)
     p.add_argument("--channel-max", type=int, default=DEFAULT_CONFIG.channel_max)
+    p.add_argument("--mapping-layers", type=int, default=DEFAULT_CONFIG.mapping_layers,
+                   help="mapping network depth (stylegan2-ada's small-data 'auto' config uses 2)")
     return p
 
 
@@ -396,5 +396,5 @@ def main(argv: list[str] | None = None) -> int:
 def _run(a: argparse.Namespace, argv: list[str]) -> Path:
     return train(a.data, a.resolution, a.kimg, a.out, resume=a.resume, seed=a.seed, batch=a.batch, device=a.device,
                  r1_gamma=a.r1_gamma, augment=a.augment, mirror=a.mirror, snapshot_kimg=a.snapshot_kimg,
-                 channel_base=a.channel_base, channel_max=a.channel_max, grow_from=a.grow_from,
-                 command="instrument train image " + " ".join(shlex.quote(x) for x in argv))
+                 channel_base=a.channel_base, channel_max=a.channel_max, mapping_layers=a.mapping_layers,
+                 grow_from=a.grow_from, command="instrument train image " + " ".join(shlex.quote(x) for x in argv))

@@ -22,7 +22,7 @@ from instrument.models.loader import load_model, pick_device
 from instrument.train.quality import slerp
 
 
-def _uint8(images: torch.Tensor) -> np.ndarray:
+def uint8_images(images: torch.Tensor) -> np.ndarray:
     """[n, 3, H, W] in [-1, 1] -> [n, H, W, 3] uint8, quantised as the renderer does."""
     return (images.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu().numpy()
 
@@ -38,7 +38,7 @@ def tile(images: np.ndarray, columns: int) -> np.ndarray:
 @torch.no_grad()
 def sample_grid(G, side: int, seed: int, psi: float) -> np.ndarray:
     z = torch.randn(side * side, G.z_dim, generator=torch.Generator().manual_seed(seed))
-    return tile(_uint8(G(z, truncation_psi=psi, noise_mode="const")), side)
+    return tile(uint8_images(G(z, truncation_psi=psi, noise_mode="const")), side)
 
 
 @torch.no_grad()
@@ -47,7 +47,7 @@ def interpolation_strips(G, strips: int, steps: int, seed: int, psi: float) -> n
     ends = torch.randn(strips + 1, G.z_dim, generator=torch.Generator().manual_seed(seed + 1))
     t = torch.linspace(0, 1, steps)
     z = torch.cat([slerp(ends[r].expand(steps, -1), ends[r + 1].expand(steps, -1), t) for r in range(strips)])
-    return tile(_uint8(G(z, truncation_psi=psi, noise_mode="const")), steps)
+    return tile(uint8_images(G(z, truncation_psi=psi, noise_mode="const")), steps)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -63,8 +63,10 @@ def test_export_loads_and_renders(image_folder, tmp_path):
 
 def test_cli_runs_and_reports_bad_arguments(image_folder, tmp_path, capsys):
     assert main(["--data", str(image_folder), "--resolution", "16", "--kimg", "0.004", "--batch", "4",
-                 "--channel-base", "128", "--channel-max", "16", "--out", str(tmp_path / "cli")]) == 0
-    _, meta = load_generator(tmp_path / "cli" / "generator.safetensors")
+                 "--channel-base", "128", "--channel-max", "16", "--mapping-layers", "2",
+                 "--out", str(tmp_path / "cli")]) == 0
+    G, meta = load_generator(tmp_path / "cli" / "generator.safetensors")
+    assert G.config.mapping_layers == 2 and G.config.channel_base == 128
     assert meta["training"]["command"].startswith("instrument train image --data")
     capsys.readouterr()
     empty = tmp_path / "empty"
