@@ -223,7 +223,8 @@ class Engine:
             self.log(f"{reason}; playing without sound (--no-audio hides this)")
             self.voice = None
         else:
-            self.log(f"audio: playing ({self.voice.scheduling})")  # e.g. "SCHED_FIFO 4, below the callback's 5, compiled callback"
+            # e.g. "audio: playing (SCHED_FIFO 4, below the callback's 5, compiled callback)"
+            self.log(f"audio: playing ({self.voice.scheduling})")
 
     def start(self) -> None:
         """Start the generator and wait (bounded) for its first frame, so the show opens on an image.
