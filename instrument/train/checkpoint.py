@@ -8,11 +8,15 @@ File layout (`instrument.train.image`):
               "state": json with step, nimg, the options, the generator config, the optimizers' param_groups
                        and the GradScalers' scalar state
 The file is written to a temporary name and renamed, so an interrupted save leaves the previous checkpoint intact.
+`StopFlag` turns the first ^C into "finish the step, save a checkpoint, stop" (a second ^C aborts).
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import sys
+import threading
 from pathlib import Path
 
 import torch
@@ -94,3 +98,29 @@ def restore(state: dict, tensors: dict[str, torch.Tensor], modules: dict[str, to
         opt.load_state_dict({"state": per_param, "param_groups": state[f"{name}_param_groups"]})
     for name, g in generators.items():
         g.set_state(tensors[f"rng.{name}"])
+
+
+class StopFlag:
+    """SIGINT sets it; the loop finishes its step, saves a checkpoint and stops (a second ^C kills at once)."""
+
+    def __init__(self):
+        self.set, self._previous = False, None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.set:
+            raise KeyboardInterrupt
+        self.set = True
+        print("interrupt: saving a checkpoint after this step (^C again to abort)", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class TrainingInterrupted(InstrumentError):
+    """SIGINT stopped the run after a checkpoint was saved."""

@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import functools
 import math
 import shlex
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from instrument.train import checkpoint as ckpt
 from instrument.train.augment import diff_augment, parse_policy
 from instrument.train.data import check_resolution, load_dataset
 from instrument.train.grow import grow_into
+from instrument.train.quality import spread
 from instrument.train.showcase import tile, uint8_images
 
 
@@ -91,6 +91,11 @@ class TrainOptions:
                 raise InstrumentError(f"{name} must be positive, got {getattr(self, name)}")
         if self.batch % min(4, self.batch):
             raise InstrumentError(f"batch must be a multiple of 4 (minibatch-stddev groups), got {self.batch}")
+
+
+def as_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 [n, H, W, 3] -> float [n, 3, H, W] in [-1, 1]."""
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
 def save_grid(images: torch.Tensor, path: Path, side: int) -> None:
@@ -210,10 +215,18 @@ class ImageTrainer:
 
     # --- outputs ------------------------------------------------------------------------------------------------
     @torch.no_grad()
-    def sample_grid(self, path: Path) -> None:
+    def sample_grid(self, path: Path) -> float:
+        """Save G_ema's grid on the fixed latents; returns its spread (quality.spread)."""
         z = self.grid_z.to(self.device)
         imgs = torch.cat([self.G_ema(z[i:i + 16], noise_mode="const") for i in range(0, len(z), 16)])
         save_grid(imgs, path, self.opts.grid)
+        return spread(imgs)
+
+    @functools.cached_property
+    def real_spread(self) -> float:
+        """quality.spread of a fixed random grid's worth of training images: what the samples' spread aims at."""
+        n = min(self.opts.grid ** 2, len(self.images))
+        return spread(as_tensor(self.images[np.random.default_rng(0).choice(len(self.images), n, replace=False)]))
 
     def _parts(self):
         modules = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
@@ -253,32 +266,6 @@ class ImageTrainer:
 
 
 # --- the run ------------------------------------------------------------------------------------------------------
-class _StopFlag:
-    """SIGINT sets it; the loop finishes its step, saves a checkpoint and stops (a second ^C kills at once)."""
-
-    def __init__(self):
-        self.set, self._previous = False, None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.set:
-            raise KeyboardInterrupt
-        self.set = True
-        print("interrupt: saving a checkpoint after this step (^C again to abort)", file=sys.stderr, flush=True)
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-
-class TrainingInterrupted(InstrumentError):
-    """SIGINT stopped the run after a checkpoint was saved."""
-
-
 def _progress(trainer: ImageTrainer, stats: dict, t0: float, nimg0: int) -> str:
     o, elapsed = trainer.opts, time.monotonic() - t0
     ips = (trainer.nimg - nimg0) / max(elapsed, 1e-9)
@@ -322,7 +309,9 @@ def train(data: str | np.ndarray, resolution: int = 128, kimg: float = 1000.0, o
 
 
 def _snapshot(trainer: ImageTrainer, out: Path) -> None:
-    trainer.sample_grid(out / f"samples-{trainer.nimg // 1000:06d}kimg.png")
+    spread_fake = trainer.sample_grid(out / f"samples-{trainer.nimg // 1000:06d}kimg.png")
+    print(f"snapshot at kimg {trainer.nimg / 1000:.3f}: samples spread {spread_fake:.3f}, training images "
+          f"{trainer.real_spread:.3f} (far less is mode collapse)", file=sys.stderr, flush=True)
     trainer.save(out / ckpt.CHECKPOINT_NAME)
     trainer.export(out / "generator.safetensors", trainer.opts.data)
 
@@ -334,9 +323,8 @@ def _loop(trainer: ImageTrainer, out: Path) -> None:
     print(f"training on {trainer.device} ({len(trainer.images)} images, {o.resolution}px, batch {o.batch}) "
           f"from kimg {trainer.nimg / 1000:.3f} to {o.kimg:g}; output in '{out}'", file=sys.stderr, flush=True)
     if trainer.nimg == 0 and len(trainer.images) >= o.grid ** 2:
-        reals = torch.from_numpy(trainer.images[:o.grid ** 2]).permute(0, 3, 1, 2).float() / 127.5 - 1
-        save_grid(reals, out / "reals.png", o.grid)
-    with _StopFlag() as stop:
+        save_grid(as_tensor(trainer.images[:o.grid ** 2]), out / "reals.png", o.grid)
+    with ckpt.StopFlag() as stop:
         while trainer.nimg < total and not stop.set:
             stats = trainer.step()
             if trainer.step_index % o.log_every == 0 or trainer.nimg >= total:
@@ -346,7 +334,7 @@ def _loop(trainer: ImageTrainer, out: Path) -> None:
                 next_snap += snap
         _snapshot(trainer, out)
     if stop.set:
-        raise TrainingInterrupted(f"interrupted at kimg {trainer.nimg / 1000:.3f}; checkpoint saved to "
+        raise ckpt.TrainingInterrupted(f"interrupted at kimg {trainer.nimg / 1000:.3f}; checkpoint saved to "
                                   f"'{out / ckpt.CHECKPOINT_NAME}'; continue with --resume '{out}'")
 
 
@@ -383,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         path = _run(_parser().parse_args(argv), argv)
-    except TrainingInterrupted as e:
+    except ckpt.TrainingInterrupted as e:
         print(f"instrument: {e}", file=sys.stderr)
         return 130
     except InstrumentError as e:

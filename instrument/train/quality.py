@@ -87,6 +87,14 @@ def kid(feats_a: np.ndarray, feats_b: np.ndarray, subsets: int = 100, subset_siz
 
 # Perceptual path length, in the feature space.
 
+def spread(images: torch.Tensor) -> float:
+    """Mean pixel distance between every two images [n, C, H, W] in [-1, 1] (RMS over pixels): how varied a batch
+    is. Samples far less spread than the training images are a sign of mode collapse, cheap to watch in training."""
+    x = images.detach().float().reshape(images.shape[0], -1)
+    n = x.shape[0]
+    return float(torch.cdist(x, x).sum() / (n * (n - 1)) / x.shape[1] ** 0.5) if n > 1 else 0.0
+
+
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Spherical interpolation of rows of a, b [n, d] at t [n] (on their directions, then lerped norms)."""
     an, bn = a / a.norm(dim=1, keepdim=True), b / b.norm(dim=1, keepdim=True)

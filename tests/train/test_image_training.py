@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -13,6 +17,7 @@ from instrument.errors import InstrumentError
 from instrument.models.weights import load_generator
 from instrument.train import checkpoint as ckpt
 from instrument.train.image import main, train
+from instrument.train.quality import spread
 
 TINY = dict(batch=4, channel_base=128, channel_max=16, z_dim=16, w_dim=16, mapping_layers=2, grid=2,
             r1_interval=2, log_every=1, snapshot_kimg=1.0)
@@ -111,3 +116,34 @@ def test_resume_accepts_checkpoints_written_before_newer_config_keys(image_folde
 
     with pytest.raises(InstrumentError, match=r"img_resolution: 16 there, 32 here"):
         train(str(image_folder), 32, 3 * STEPS_KIMG, tmp_path / "other", resume=run, seed=1, **TINY)
+
+
+def test_spread_is_the_mean_pixel_distance_between_images():
+    same = torch.zeros(4, 3, 8, 8)
+    assert spread(same) == 0.0
+    two = torch.stack([torch.zeros(3, 8, 8), torch.ones(3, 8, 8)])  # every pixel 1 apart
+    assert abs(spread(two) - 1.0) < 1e-6
+
+
+def test_snapshots_report_how_varied_the_samples_are(image_folder, tmp_path, capsys):
+    train(str(image_folder), 16, STEPS_KIMG, tmp_path, seed=0, **TINY)
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("snapshot at kimg")]
+    fake, real = re.search(r"samples spread ([\d.]+), training images ([\d.]+)", lines[-1]).groups()
+    assert float(fake) > 0 and float(real) > 0.1, lines  # 12 distinct coloured images are well spread
+
+
+@pytest.mark.timeout(120)
+def test_first_interrupt_saves_a_checkpoint_and_exits_130(image_folder, tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "instrument", "train", "image", "--data", str(image_folder), "--resolution", "16",
+           "--kimg", "100", "--batch", "4", "--channel-base", "128", "--channel-max", "16", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    for line in proc.stderr:  # wait until it is training
+        if line.startswith("kimg"):
+            break
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait(60) == 130, rest
+    assert "interrupt: saving a checkpoint" in rest and f"continue with --resume '{out}'" in rest.splitlines()[-1]
+    state, _ = ckpt.read_checkpoint(out)
+    assert state["step"] >= 10  # the first progress line comes after 10 steps
