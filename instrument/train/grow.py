@@ -60,7 +60,11 @@ def _zero_new_torgb(G: torch.nn.Module, small_resolution: int) -> list[str]:
 
 def grow_into(trainer, path) -> str:
     """Load the lower-resolution checkpoint at `path` into `trainer`'s fresh networks; returns a one-line report."""
-    state, tensors = ckpt.read_checkpoint(path)
+    try:
+        state, tensors = ckpt.read_checkpoint(path)
+    except ckpt.CheckpointError as e:
+        raise ckpt.CheckpointError(f"--grow-from: {e}".split("; ")[0] + "; pass a training run's folder or its "
+                                   f"{ckpt.CHECKPOINT_NAME}") from None
     small = _small_config(state, path)
     _compatible(small, trainer.G.config, path)
     for name in ("G", "G_ema"):

@@ -76,6 +76,8 @@ def test_grown_run_trains_resumes_and_records_its_source(small_run, tmp_path):
     (["--resolution", "8"], "not below --resolution 8"),
     (["--resolution", "16", "--channel-base", "256"], "channel_base: 128 there, 256 here"),
     (["--resolution", "16", "--resume", "{small}"], "pass one of them"),
+    (["--resolution", "16", "--grow-from", "{small}/generator.safetensors"], "pass a training run's folder"),
+    (["--resolution", "16", "--grow-from", "{small}/nothing"], "does not exist"),
 ])
 def test_bad_growth_is_a_one_line_error(small_run, tmp_path, tmp_path_factory, capsys, args, message):
     folder = tmp_path_factory.mktemp("pngs")
