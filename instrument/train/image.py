@@ -38,6 +38,7 @@ from instrument.models.weights import save_generator
 from instrument.train import checkpoint as ckpt
 from instrument.train.augment import diff_augment, parse_policy
 from instrument.train.data import check_resolution, load_dataset
+from instrument.train.features import to_input
 from instrument.train.grow import grow_into
 from instrument.train.quality import spread
 from instrument.train.showcase import tile, uint8_images
@@ -91,11 +92,6 @@ class TrainOptions:
                 raise InstrumentError(f"{name} must be positive, got {getattr(self, name)}")
         if self.batch % min(4, self.batch):
             raise InstrumentError(f"batch must be a multiple of 4 (minibatch-stddev groups), got {self.batch}")
-
-
-def as_tensor(images: np.ndarray) -> torch.Tensor:
-    """uint8 [n, H, W, 3] -> float [n, 3, H, W] in [-1, 1]."""
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
 def save_grid(images: torch.Tensor, path: Path, side: int) -> None:
@@ -226,7 +222,7 @@ class ImageTrainer:
     def real_spread(self) -> float:
         """quality.spread of a fixed random grid's worth of training images: what the samples' spread aims at."""
         n = min(self.opts.grid ** 2, len(self.images))
-        return spread(as_tensor(self.images[np.random.default_rng(0).choice(len(self.images), n, replace=False)]))
+        return spread(to_input(self.images[np.random.default_rng(0).choice(len(self.images), n, replace=False)]))
 
     def _parts(self):
         modules = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
@@ -323,7 +319,7 @@ def _loop(trainer: ImageTrainer, out: Path) -> None:
     print(f"training on {trainer.device} ({len(trainer.images)} images, {o.resolution}px, batch {o.batch}) "
           f"from kimg {trainer.nimg / 1000:.3f} to {o.kimg:g}; output in '{out}'", file=sys.stderr, flush=True)
     if trainer.nimg == 0 and len(trainer.images) >= o.grid ** 2:
-        save_grid(as_tensor(trainer.images[:o.grid ** 2]), out / "reals.png", o.grid)
+        save_grid(to_input(trainer.images[:o.grid ** 2]), out / "reals.png", o.grid)
     with ckpt.StopFlag() as stop:
         while trainer.nimg < total and not stop.set:
             stats = trainer.step()
