@@ -85,7 +85,7 @@ def kid(feats_a: np.ndarray, feats_b: np.ndarray, subsets: int = 100, subset_siz
     return float(np.mean(vals)), float(np.std(vals))
 
 
-# Perceptual path length, in the feature space.
+# How varied a batch of images is, in pixels (watched during training).
 
 def spread(images: torch.Tensor) -> float:
     """Mean pixel distance between every two images [n, C, H, W] in [-1, 1] (RMS over pixels): how varied a batch
@@ -94,6 +94,8 @@ def spread(images: torch.Tensor) -> float:
     n = x.shape[0]
     return float(torch.cdist(x, x).sum() / (n * (n - 1)) / x.shape[1] ** 0.5) if n > 1 else 0.0
 
+
+# Perceptual path length, in the feature space.
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Spherical interpolation of rows of a, b [n, d] at t [n] (on their directions, then lerped norms)."""
