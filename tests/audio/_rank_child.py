@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 from instrument.audio.scheduling import rank_below_callback
 
@@ -19,8 +20,8 @@ def _thread(spec: str, ready: list, stop: threading.Event) -> threading.Thread:
         stop.wait()
     t = threading.Thread(target=run, daemon=True)
     t.start()
-    while len(ready) < 1 or ready[-1] is None:
-        pass
+    while not ready:  # until the thread has set its scheduling and said its id
+        time.sleep(0.001)
     return t
 
 
