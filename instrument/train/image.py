@@ -87,9 +87,11 @@ class TrainOptions:
         except ValueError as e:
             raise InstrumentError(f"--augment: {e}") from None
         pick_device(self.device, ("cpu", "cuda"))
-        for name in ("kimg", "batch", "lr", "snapshot_kimg", "log_every", "r1_interval", "grid"):
+        for name in ("batch", "lr", "snapshot_kimg", "log_every", "r1_interval", "grid"):
             if not getattr(self, name) > 0:
                 raise InstrumentError(f"{name} must be positive, got {getattr(self, name)}")
+        if not self.kimg >= 0:  # 0: write the networks as they start (a grown run, say) without a step
+            raise InstrumentError(f"kimg must be 0 or more, got {self.kimg}")
         if self.batch % min(4, self.batch):
             raise InstrumentError(f"batch must be a multiple of 4 (minibatch-stddev groups), got {self.batch}")
 
@@ -344,7 +346,7 @@ def _parser() -> argparse.ArgumentParser:
     p = _ArgumentParser(prog="instrument train image", description="Train the StyleGAN2 image generator.")
     p.add_argument("--data", required=True, help="folder of images (png/jpg/webp, recursive) or 'emoji'")
     p.add_argument("--resolution", type=int, default=128, help="power of two, 8..1024 (default 128)")
-    p.add_argument("--kimg", type=float, default=1000.0, help="thousands of real images to train on")
+    p.add_argument("--kimg", type=float, default=1000.0, help="thousands of real images to train on (0: write the starting networks, e.g. grown ones)")
     p.add_argument("--resume", help="checkpoint file or run folder to continue")
     p.add_argument("--grow-from", default="", help="start from a lower-resolution run (folder or checkpoint)")
     p.add_argument("--out", default="runs/image", help="run folder: samples, checkpoint, generator")

@@ -72,6 +72,17 @@ def test_grown_run_trains_resumes_and_records_its_source(small_run, tmp_path):
     assert meta["training"]["grow_from"] == str(small_run) and G.synthesis.img_resolution == 16
 
 
+def test_kimg_0_exports_the_grown_generator_without_a_step(small_run, tmp_path):
+    train(_images(32), 32, 0, tmp_path, seed=2, grow_from=str(small_run), **TINY)
+    assert ckpt.read_checkpoint(tmp_path)[0]["step"] == 0 and (tmp_path / "samples-000000kimg.png").is_file()
+    G, meta = load_generator(tmp_path / "generator.safetensors")
+    z = torch.randn(2, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        grown = G.synthesis(G.mapping(z), noise_mode="const")
+        expected = _grown(small_run).G_ema.synthesis(G.mapping(z), noise_mode="const")
+    assert meta["training"]["kimg"] == 0 and torch.allclose(grown, expected, atol=1e-6)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--resolution", "8"], "not below --resolution 8"),
     (["--resolution", "16", "--channel-base", "256"], "channel_base: 128 there, 256 here"),

@@ -82,6 +82,8 @@ def test_cli_runs_and_reports_bad_arguments(image_folder, tmp_path, capsys):
         (["--data", str(image_folder), "--resolution", "48"], "power of two"),
         (["--data", str(image_folder), "--batch", "6"], "multiple of 4"),
         (["--data", str(image_folder), "--kimg", "abc"], "invalid float value"),
+        (["--data", str(image_folder), "--kimg", "-1"], "kimg must be 0 or more"),
+        (["--data", str(image_folder), "--snapshot-kimg", "0"], "snapshot_kimg must be positive"),
         (["--data", str(image_folder), "--device", "tpu"], "device"),
         (["--data", str(image_folder), "--augment", "zoom"], "unknown augmentation"),
         (["--data", str(image_folder), "--resume", str(tmp_path / "nope")], "does not exist"),
