@@ -257,10 +257,15 @@ class ImageTrainer:
 
     def export(self, path: Path, data_source: str) -> None:
         o = self.opts
-        save_generator(self.G_ema, path, metadata={"training": {
+        save_generator(self.G_ema, path, metadata={"name": self.name(data_source), "training": {
             "data": data_source, "kimg": self.nimg / 1000, "step": self.step_index, "seed": o.seed,
             "batch": o.batch, "resolution": o.resolution, "augment": o.augment, "r1_gamma": self.r1_gamma,
             "grow_from": o.grow_from, "command": o.command}})
+
+    def name(self, data_source: str) -> str:
+        """What the HUD and z-logs call the exported model: 'emoji 128px, kimg 215 (grown from emoji32)'."""
+        o, grown = self.opts, f" (grown from {Path(self.opts.grow_from).name})" if self.opts.grow_from else ""
+        return f"{Path(data_source).name or data_source} {o.resolution}px, kimg {self.nimg / 1000:.0f}{grown}"
 
 
 # --- the run ------------------------------------------------------------------------------------------------------

@@ -81,6 +81,7 @@ def test_kimg_0_exports_the_grown_generator_without_a_step(small_run, tmp_path):
         grown = G.synthesis(G.mapping(z), noise_mode="const")
         expected = _grown(small_run).G_ema.synthesis(G.mapping(z), noise_mode="const")
     assert meta["training"]["kimg"] == 0 and torch.allclose(grown, expected, atol=1e-6)
+    assert meta["name"] == f"array 32px, kimg 0 (grown from {small_run.name})"
 
 
 @pytest.mark.parametrize("args, message", [
