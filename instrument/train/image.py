@@ -73,6 +73,7 @@ class TrainOptions:
     log_every: int = 10  # steps between progress lines
     grid: int = 6  # sample grid is grid x grid
     grow_from: str = ""  # the lower-resolution run this one started from (instrument.train.grow), if any
+    grown_at_kimg: float = 0.0  # that run's kimg when this one started from it
     command: str = ""
 
     def generator_config(self) -> GeneratorConfig:
@@ -250,7 +251,8 @@ class ImageTrainer:
                                        "resume with the options of the run that wrote it, or use another --out")
         ckpt.restore(state, tensors, *self._parts())
         self.step_index, self.nimg = state["step"], state["nimg"]
-        self.opts.grow_from = self.opts.grow_from or state["options"].get("grow_from", "")  # keep the provenance
+        for key in ("grow_from", "grown_at_kimg"):  # keep the provenance
+            setattr(self.opts, key, getattr(self.opts, key) or state["options"].get(key, getattr(self.opts, key)))
         if state["G_scaler"]:
             self.G_scaler.load_state_dict(state["G_scaler"])
             self.D_scaler.load_state_dict(state["D_scaler"])
@@ -260,11 +262,12 @@ class ImageTrainer:
         save_generator(self.G_ema, path, metadata={"name": self.name(data_source), "training": {
             "data": data_source, "kimg": self.nimg / 1000, "step": self.step_index, "seed": o.seed,
             "batch": o.batch, "resolution": o.resolution, "augment": o.augment, "r1_gamma": self.r1_gamma,
-            "grow_from": o.grow_from, "command": o.command}})
+            "grow_from": o.grow_from, "grown_at_kimg": o.grown_at_kimg, "command": o.command}})
 
     def name(self, data_source: str) -> str:
-        """What the HUD and z-logs call the exported model: 'emoji 128px, kimg 215 (grown from emoji32)'."""
-        o, grown = self.opts, f" (grown from {Path(self.opts.grow_from).name})" if self.opts.grow_from else ""
+        """What the HUD and z-logs call the model: 'emoji 128px, kimg 20 (grown from emoji32 at kimg 190)'."""
+        o = self.opts
+        grown = f" (grown from {Path(o.grow_from).name} at kimg {o.grown_at_kimg:.0f})" if o.grow_from else ""
         return f"{Path(data_source).name or data_source} {o.resolution}px, kimg {self.nimg / 1000:.0f}{grown}"
 
 

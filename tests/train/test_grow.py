@@ -70,6 +70,7 @@ def test_grown_run_trains_resumes_and_records_its_source(small_run, tmp_path):
     assert state["step"] == 3 and all(torch.isfinite(t.float()).all() for t in tensors.values())
     G, meta = load_generator(tmp_path / "generator.safetensors")
     assert meta["training"]["grow_from"] == str(small_run) and G.synthesis.img_resolution == 16
+    assert meta["training"]["grown_at_kimg"] == 3 * STEP  # kept across --resume
 
 
 def test_kimg_0_exports_the_grown_generator_without_a_step(small_run, tmp_path):
@@ -81,7 +82,7 @@ def test_kimg_0_exports_the_grown_generator_without_a_step(small_run, tmp_path):
         grown = G.synthesis(G.mapping(z), noise_mode="const")
         expected = _grown(small_run).G_ema.synthesis(G.mapping(z), noise_mode="const")
     assert meta["training"]["kimg"] == 0 and torch.allclose(grown, expected, atol=1e-6)
-    assert meta["name"] == f"array 32px, kimg 0 (grown from {small_run.name})"
+    assert meta["name"] == f"array 32px, kimg 0 (grown from {small_run.name} at kimg 0)"  # 0.012 kimg
 
 
 @pytest.mark.parametrize("args, message", [
