@@ -341,7 +341,7 @@ def _loop(trainer: ImageTrainer, out: Path) -> None:
         _snapshot(trainer, out)
     if stop.set:
         raise ckpt.TrainingInterrupted(f"interrupted at kimg {trainer.nimg / 1000:.3f}; checkpoint saved to "
-                                  f"'{out / ckpt.CHECKPOINT_NAME}'; continue with --resume '{out}'")
+                                       f"'{out / ckpt.CHECKPOINT_NAME}'; continue with --resume '{out}'")
 
 
 # --- command line ---------------------------------------------------------------------------------------------------
@@ -354,7 +354,8 @@ def _parser() -> argparse.ArgumentParser:
     p = _ArgumentParser(prog="instrument train image", description="Train the StyleGAN2 image generator.")
     p.add_argument("--data", required=True, help="folder of images (png/jpg/webp, recursive) or 'emoji'")
     p.add_argument("--resolution", type=int, default=128, help="power of two, 8..1024 (default 128)")
-    p.add_argument("--kimg", type=float, default=1000.0, help="thousands of real images to train on (0: write the starting networks, e.g. grown ones)")
+    p.add_argument("--kimg", type=float, default=1000.0,
+                   help="thousands of real images to train on (0: write the starting networks, e.g. grown ones)")
     p.add_argument("--resume", help="checkpoint file or run folder to continue")
     p.add_argument("--grow-from", default="", help="start from a lower-resolution run (folder or checkpoint)")
     p.add_argument("--out", default="runs/image", help="run folder: samples, checkpoint, generator")
