@@ -66,8 +66,8 @@ def grow_into(trainer, path) -> str:
         raise ckpt.CheckpointError(f"--grow-from: {e}".split("; ")[0] + "; pass a training run's folder or its "
                                    f"{ckpt.CHECKPOINT_NAME}") from None
     small = _small_config(state, path)
-    trainer.opts.grown_at_kimg = state["nimg"] / 1000
     _compatible(small, trainer.G.config, path)
+    trainer.opts.grown_at_kimg = state["nimg"] / 1000
     for name in ("G", "G_ema"):
         _copy_matching(getattr(trainer, name), ckpt.with_prefix(tensors, name))
         new = _zero_new_torgb(getattr(trainer, name), small.img_resolution)

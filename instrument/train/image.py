@@ -251,8 +251,9 @@ class ImageTrainer:
                                        "resume with the options of the run that wrote it, or use another --out")
         ckpt.restore(state, tensors, *self._parts())
         self.step_index, self.nimg = state["step"], state["nimg"]
-        for key in ("grow_from", "grown_at_kimg"):  # keep the provenance
-            setattr(self.opts, key, getattr(self.opts, key) or state["options"].get(key, getattr(self.opts, key)))
+        saved = state["options"]  # keep the provenance: --grow-from is not given again on --resume
+        self.opts.grow_from = self.opts.grow_from or saved.get("grow_from", "")
+        self.opts.grown_at_kimg = self.opts.grown_at_kimg or saved.get("grown_at_kimg", 0.0)
         if state["G_scaler"]:
             self.G_scaler.load_state_dict(state["G_scaler"])
             self.D_scaler.load_state_dict(state["D_scaler"])
