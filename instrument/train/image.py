@@ -316,10 +316,13 @@ def train(data: str | np.ndarray, resolution: int = 128, kimg: float = 1000.0, o
 
 
 def _snapshot(trainer: ImageTrainer, out: Path) -> None:
-    spread_fake = trainer.sample_grid(out / f"samples-{trainer.nimg // 1000:06d}kimg.png")
+    """Samples, checkpoint, and G_ema twice: as the latest (generator.safetensors) and as this snapshot's, kept."""
+    stem = f"{trainer.nimg // 1000:06d}kimg"
+    spread_fake = trainer.sample_grid(out / f"samples-{stem}.png")
     print(f"snapshot at kimg {trainer.nimg / 1000:.3f}: samples spread {spread_fake:.3f}, training images "
           f"{trainer.real_spread:.3f} (far less is mode collapse)", file=sys.stderr, flush=True)
     trainer.save(out / ckpt.CHECKPOINT_NAME)
+    trainer.export(out / f"generator-{stem}.safetensors", trainer.opts.data)
     trainer.export(out / "generator.safetensors", trainer.opts.data)
 
 

@@ -46,6 +46,9 @@ def test_tiny_run_writes_outputs_and_resume_is_bit_identical(image_folder, tmp_p
     whole = tmp_path / "whole"
     train(str(image_folder), 16, 6 * STEPS_KIMG, whole, seed=3, **TINY)
     assert (whole / "samples-000000kimg.png").is_file() and (whole / "reals.png").is_file()
+    kept, _ = load_generator(whole / "generator-000000kimg.safetensors")  # each snapshot's G_ema is kept
+    latest, _ = load_generator(whole / "generator.safetensors")
+    assert all(torch.equal(a, b) for a, b in zip(kept.state_dict().values(), latest.state_dict().values()))
     state, tensors = ckpt.read_checkpoint(whole)
     assert state["step"] == 6 and all(torch.isfinite(t.float()).all() for t in tensors.values())
 
