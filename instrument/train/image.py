@@ -258,18 +258,18 @@ class ImageTrainer:
             self.G_scaler.load_state_dict(state["G_scaler"])
             self.D_scaler.load_state_dict(state["D_scaler"])
 
-    def export(self, path: Path, data_source: str) -> None:
+    def export(self, path: Path) -> None:
         o = self.opts
-        save_generator(self.G_ema, path, metadata={"name": self.name(data_source), "training": {
-            "data": data_source, "kimg": self.nimg / 1000, "step": self.step_index, "seed": o.seed,
+        save_generator(self.G_ema, path, metadata={"name": self.name(), "training": {
+            "data": o.data, "kimg": self.nimg / 1000, "step": self.step_index, "seed": o.seed,
             "batch": o.batch, "resolution": o.resolution, "augment": o.augment, "r1_gamma": self.r1_gamma,
             "grow_from": o.grow_from, "grown_at_kimg": o.grown_at_kimg, "command": o.command}})
 
-    def name(self, data_source: str) -> str:
+    def name(self) -> str:
         """What the HUD and z-logs call the model: 'emoji 128px, kimg 20 (grown from emoji32 at kimg 190)'."""
         o = self.opts
         grown = f" (grown from {Path(o.grow_from).name} at kimg {o.grown_at_kimg:.0f})" if o.grow_from else ""
-        return f"{Path(data_source).name or data_source} {o.resolution}px, kimg {self.nimg / 1000:.0f}{grown}"
+        return f"{Path(o.data).name or o.data} {o.resolution}px, kimg {self.nimg / 1000:.0f}{grown}"
 
 
 # --- the run ------------------------------------------------------------------------------------------------------
@@ -309,10 +309,8 @@ def train(data: str | np.ndarray, resolution: int = 128, kimg: float = 1000.0, o
         trainer.load(resume)
     elif opts.grow_from:
         grow_into(trainer, opts.grow_from)
-    _loop(trainer, out)
-    final = out / "generator.safetensors"
-    trainer.export(final, source)
-    return final
+    _loop(trainer, out)  # its last snapshot exports G_ema
+    return out / "generator.safetensors"
 
 
 def _snapshot(trainer: ImageTrainer, out: Path) -> None:
@@ -322,8 +320,8 @@ def _snapshot(trainer: ImageTrainer, out: Path) -> None:
     print(f"snapshot at kimg {trainer.nimg / 1000:.3f}: samples spread {spread_fake:.3f}, training images "
           f"{trainer.real_spread:.3f} (far less is mode collapse)", file=sys.stderr, flush=True)
     trainer.save(out / ckpt.CHECKPOINT_NAME)
-    trainer.export(out / f"generator-{stem}.safetensors", trainer.opts.data)
-    trainer.export(out / "generator.safetensors", trainer.opts.data)
+    trainer.export(out / f"generator-{stem}.safetensors")
+    trainer.export(out / "generator.safetensors")
 
 
 def _loop(trainer: ImageTrainer, out: Path) -> None:
