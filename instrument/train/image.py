@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import math
 import shlex
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -314,14 +315,14 @@ def train(data: str | np.ndarray, resolution: int = 128, kimg: float = 1000.0, o
 
 
 def _snapshot(trainer: ImageTrainer, out: Path) -> None:
-    """Samples, checkpoint, and G_ema twice: as the latest (generator.safetensors) and as this snapshot's, kept."""
+    """Samples, checkpoint, and G_ema: this snapshot's file (kept) and a copy as the latest, generator.safetensors."""
     stem = f"{trainer.nimg // 1000:06d}kimg"
     spread_fake = trainer.sample_grid(out / f"samples-{stem}.png")
     print(f"snapshot at kimg {trainer.nimg / 1000:.3f}: samples spread {spread_fake:.3f}, training images "
           f"{trainer.real_spread:.3f} (far less is mode collapse)", file=sys.stderr, flush=True)
     trainer.save(out / ckpt.CHECKPOINT_NAME)
     trainer.export(out / f"generator-{stem}.safetensors")
-    trainer.export(out / "generator.safetensors")
+    shutil.copyfile(out / f"generator-{stem}.safetensors", out / "generator.safetensors")
 
 
 def _loop(trainer: ImageTrainer, out: Path) -> None:
@@ -332,6 +333,7 @@ def _loop(trainer: ImageTrainer, out: Path) -> None:
           f"from kimg {trainer.nimg / 1000:.3f} to {o.kimg:g}; output in '{out}'", file=sys.stderr, flush=True)
     if trainer.nimg == 0 and len(trainer.images) >= o.grid ** 2:
         save_grid(to_input(trainer.images[:o.grid ** 2]), out / "reals.png", o.grid)
+    snapped_at = None
     with ckpt.StopFlag() as stop:
         while trainer.nimg < total and not stop.set:
             stats = trainer.step()
@@ -339,8 +341,9 @@ def _loop(trainer: ImageTrainer, out: Path) -> None:
                 print(_progress(trainer, stats, t0, nimg0), file=sys.stderr, flush=True)
             if trainer.nimg >= next_snap:
                 _snapshot(trainer, out)
-                next_snap += snap
-        _snapshot(trainer, out)
+                next_snap, snapped_at = next_snap + snap, trainer.nimg
+        if snapped_at != trainer.nimg:  # the run ended or was stopped after its last snapshot
+            _snapshot(trainer, out)
     if stop.set:
         raise ckpt.TrainingInterrupted(f"interrupted at kimg {trainer.nimg / 1000:.3f}; checkpoint saved to "
                                        f"'{out / ckpt.CHECKPOINT_NAME}'; continue with --resume '{out}'")
