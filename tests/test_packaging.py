@@ -1,4 +1,4 @@
-"""A plain (non-editable) install carries the shaders and presets: build the wheel and look inside."""
+"""A plain (non-editable) install carries the shaders, presets and shipped weights: build the wheel and look inside."""
 
 import subprocess
 import sys
@@ -11,7 +11,7 @@ ROOT = Path(__file__).parents[1]
 
 
 @pytest.mark.e2e
-def test_wheel_carries_shaders_and_presets(tmp_path):
+def test_wheel_carries_shaders_presets_and_weights(tmp_path):
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                             "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr[-2000:]
@@ -21,4 +21,7 @@ def test_wheel_carries_shaders_and_presets(tmp_path):
         assert f"instrument/shaders/{shader.name}" in names
     for scene in (ROOT / "presets" / "scenes").glob("*.toml"):
         assert f"instrument/presets/scenes/{scene.name}" in names
+    shipped = [p.relative_to(ROOT).as_posix() for p in (ROOT / "instrument").glob("*/weights/*.safetensors")]
+    assert "instrument/models/weights/default.safetensors" in shipped
+    assert not set(shipped) - names, "weights missing from the wheel"
     assert "instrument/cli.py" in names and "instrument/render/pipeline.py" in names
