@@ -123,6 +123,19 @@ def test_resume_accepts_checkpoints_written_before_newer_config_keys(image_folde
         train(str(image_folder), 32, 3 * STEPS_KIMG, tmp_path / "other", resume=run, seed=1, **TINY)
 
 
+def test_the_last_snapshot_does_not_overwrite_a_kept_one_of_the_same_name(image_folder, tmp_path):
+    opts = {**TINY, "snapshot_kimg": 2 * STEPS_KIMG}  # a kept snapshot after step 2, the run ends after step 3
+    train(str(image_folder), 16, 3 * STEPS_KIMG, tmp_path / "three", seed=3, **opts)
+    train(str(image_folder), 16, 2 * STEPS_KIMG, tmp_path / "two", seed=3, **opts)
+    kept, _ = load_generator(tmp_path / "three" / "generator-000000kimg.safetensors")
+    at_two, _ = load_generator(tmp_path / "two" / "generator.safetensors")
+    latest, _ = load_generator(tmp_path / "three" / "generator.safetensors")
+    assert all(torch.equal(a, b) for a, b in zip(kept.state_dict().values(), at_two.state_dict().values()))
+    assert not all(torch.equal(a, b) for a, b in zip(kept.state_dict().values(), latest.state_dict().values()))
+    assert (tmp_path / "three" / "samples.png").is_file()  # the last grid, beside the kept samples-000000kimg.png
+    assert ckpt.read_checkpoint(tmp_path / "three")[0]["step"] == 3
+
+
 def test_spread_is_the_mean_pixel_distance_between_images():
     same = torch.zeros(4, 3, 8, 8)
     assert spread(same) == 0.0
