@@ -314,10 +314,12 @@ def train(data: str | np.ndarray, resolution: int = 128, kimg: float = 1000.0, o
     return out / "generator.safetensors"
 
 
-def _snapshot(trainer: ImageTrainer, out: Path, keep: bool = True) -> None:
-    """Samples, checkpoint, and G_ema as the latest, generator.safetensors; kept as generator-NNNNNNkimg too unless
-    keep is False (an end-of-run snapshot whose name a kept one already has: samples.png, and nothing kept)."""
+def _snapshot(trainer: ImageTrainer, out: Path, last: bool = False) -> None:
+    """Samples, checkpoint, and G_ema as the latest, generator.safetensors, kept as generator-NNNNNNkimg too. The
+    last snapshot (end of run, ^C) keeps nothing whose name a kept one has (85.104 kimg would replace the 85.008
+    snapshot, measured and perhaps shipped): then its grid is samples.png."""
     stem = f"{trainer.nimg // 1000:06d}kimg"
+    keep = not (last and (out / f"generator-{stem}.safetensors").exists())
     spread_fake = trainer.sample_grid(out / (f"samples-{stem}.png" if keep else "samples.png"))
     print(f"snapshot at kimg {trainer.nimg / 1000:.3f}: samples spread {spread_fake:.3f}, training images "
           f"{trainer.real_spread:.3f} (far less is mode collapse)", file=sys.stderr, flush=True)
@@ -325,12 +327,6 @@ def _snapshot(trainer: ImageTrainer, out: Path, keep: bool = True) -> None:
     trainer.export(out / "generator.safetensors")
     if keep:
         shutil.copyfile(out / "generator.safetensors", out / f"generator-{stem}.safetensors")
-
-
-def _last_snapshot(trainer: ImageTrainer, out: Path) -> None:
-    """The end-of-run (or ^C) snapshot never overwrites a kept one: 85.104 kimg would otherwise replace the 85.008
-    snapshot measured and perhaps shipped as generator-000085kimg."""
-    _snapshot(trainer, out, keep=not (out / f"generator-{trainer.nimg // 1000:06d}kimg.safetensors").exists())
 
 
 def _loop(trainer: ImageTrainer, out: Path) -> None:
@@ -351,7 +347,7 @@ def _loop(trainer: ImageTrainer, out: Path) -> None:
                 _snapshot(trainer, out)
                 next_snap, snapped_at = next_snap + snap, trainer.nimg
         if snapped_at != trainer.nimg:  # the run ended or was stopped after its last snapshot
-            _last_snapshot(trainer, out)
+            _snapshot(trainer, out, last=True)
     if stop.set:
         raise ckpt.TrainingInterrupted(f"interrupted at kimg {trainer.nimg / 1000:.3f}; checkpoint saved to "
                                        f"'{out / ckpt.CHECKPOINT_NAME}'; continue with --resume '{out}'")
