@@ -42,13 +42,17 @@ def _params(path) -> dict[str, torch.Tensor]:
     return ckpt.read_checkpoint(path)[1]
 
 
+def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
 def test_tiny_run_writes_outputs_and_resume_is_bit_identical(image_folder, tmp_path):
     whole = tmp_path / "whole"
     train(str(image_folder), 16, 6 * STEPS_KIMG, whole, seed=3, **TINY)
     assert (whole / "samples-000000kimg.png").is_file() and (whole / "reals.png").is_file()
     kept, _ = load_generator(whole / "generator-000000kimg.safetensors")  # each snapshot's G_ema is kept
     latest, _ = load_generator(whole / "generator.safetensors")
-    assert all(torch.equal(a, b) for a, b in zip(kept.state_dict().values(), latest.state_dict().values()))
+    assert _same_weights(kept, latest)
     state, tensors = ckpt.read_checkpoint(whole)
     assert state["step"] == 6 and all(torch.isfinite(t.float()).all() for t in tensors.values())
 
@@ -130,8 +134,8 @@ def test_the_last_snapshot_does_not_overwrite_a_kept_one_of_the_same_name(image_
     kept, _ = load_generator(tmp_path / "three" / "generator-000000kimg.safetensors")
     at_two, _ = load_generator(tmp_path / "two" / "generator.safetensors")
     latest, _ = load_generator(tmp_path / "three" / "generator.safetensors")
-    assert all(torch.equal(a, b) for a, b in zip(kept.state_dict().values(), at_two.state_dict().values()))
-    assert not all(torch.equal(a, b) for a, b in zip(kept.state_dict().values(), latest.state_dict().values()))
+    assert _same_weights(kept, at_two)
+    assert not _same_weights(kept, latest)
     assert (tmp_path / "three" / "samples.png").is_file()  # the last grid, beside the kept samples-000000kimg.png
     assert ckpt.read_checkpoint(tmp_path / "three")[0]["step"] == 3
 
